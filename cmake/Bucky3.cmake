@@ -1,0 +1,39 @@
+# Helpers shared by every component's CMakeLists.txt.
+
+# bucky3_add_test(NAME SOURCES a.cpp ... LIBS lib ... [LABELS l ...] [TIMEOUT s])
+# One QtTest executable test_<NAME>, registered with CTest as <NAME>.
+# The test sees BUCKY3_SOURCE_DIR and BUCKY3_BUILD_DIR in its environment, so it
+# can find tests/data and the built binaries (bucky3, bucky3-ring) without paths
+# compiled in.
+function(bucky3_add_test name)
+  if(BUCKY3_FUZZ)
+    return()
+  endif()
+  cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(test_${name} ${T_SOURCES})
+  target_link_libraries(test_${name} PRIVATE Qt6::Test ${T_LIBS})
+  set_target_properties(test_${name} PROPERTIES AUTOMOC ON)
+  add_test(NAME ${name} COMMAND test_${name})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  if(NOT T_LABELS)
+    set(T_LABELS unit)
+  endif()
+  set_tests_properties(${name} PROPERTIES
+    TIMEOUT ${T_TIMEOUT}
+    LABELS "${T_LABELS}"
+    ENVIRONMENT "QT_QPA_PLATFORM=offscreen;BUCKY3_SOURCE_DIR=${PROJECT_SOURCE_DIR};BUCKY3_BUILD_DIR=${PROJECT_BINARY_DIR}")
+endfunction()
+
+# bucky3_add_fuzzer(NAME SOURCES a.cpp ... LIBS lib ...): libFuzzer target fuzz_<NAME>,
+# built only with -DBUCKY3_FUZZ=ON (clang).
+function(bucky3_add_fuzzer name)
+  if(NOT BUCKY3_FUZZ)
+    return()
+  endif()
+  cmake_parse_arguments(F "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(fuzz_${name} ${F_SOURCES})
+  target_link_libraries(fuzz_${name} PRIVATE ${F_LIBS})
+  target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
+endfunction()
