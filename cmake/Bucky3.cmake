@@ -37,3 +37,14 @@ function(bucky3_add_fuzzer name)
   target_link_libraries(fuzz_${name} PRIVATE ${F_LIBS})
   target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
 endfunction()
+
+# bucky3_add_bench(NAME SOURCES a.cpp ... LIBS lib ...): benchmark program bench_<NAME>
+# (Google Benchmark is available as benchmark::benchmark), built with -DBUCKY3_BENCH=ON.
+function(bucky3_add_bench name)
+  if(NOT BUCKY3_BENCH OR BUCKY3_FUZZ)
+    return()
+  endif()
+  cmake_parse_arguments(B "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(bench_${name} ${B_SOURCES})
+  target_link_libraries(bench_${name} PRIVATE ${B_LIBS})
+endfunction()
