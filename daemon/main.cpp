@@ -1,0 +1,96 @@
+// bucky3: the agent's entry point. Parses the command line, loads and checks
+// the whole config, then hands over to the supervisor.
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "common/log.h"
+#include "daemon/config/config.h"
+#include "daemon/modules.h"
+#include "daemon/process_title.h"
+#include "daemon/supervisor.h"
+
+#ifndef BUCKY3_VERSION
+#define BUCKY3_VERSION "0.0.0"
+#endif
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: bucky3 [CONFIG]\n"
+    "       bucky3 --check CONFIG\n"
+    "       bucky3 --version | --help\n"
+    "\n"
+    "Host monitoring agent: StatsD server, Linux and Docker collectors, feeding\n"
+    "Prometheus, InfluxDB and Graphite. Without CONFIG the built-in default runs\n"
+    "(StatsD on udp 127.0.0.1:8125, Linux metrics, Prometheus on 127.0.0.1:9103).\n"
+    "\n"
+    "  --check CONFIG  validate CONFIG and exit: 0 valid, 2 invalid\n"
+    "  --version       print the version\n"
+    "  --help          print this help\n"
+    "\n"
+    "Exit status: 0 clean stop, 1 runtime failure, 2 bad config or arguments,\n"
+    "3 crash loop, 4 instance already running.\n";
+
+bucky3::config::Config load(const std::string& path) {
+  if (path.empty()) {
+    return bucky3::config::load_config_text(bucky3::config::builtin_config_yaml(),
+                                            "<built-in>/bucky3.yaml");
+  }
+  return bucky3::config::load_config_file(path);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace bucky3;
+  std::string config_path;
+  bool check = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (arg == "--version") {
+      std::printf("bucky3 %s\n", BUCKY3_VERSION);
+      return 0;
+    }
+    if (arg == "--check") {
+      check = true;
+      continue;
+    }
+    if (arg.size() > 1 && arg[0] == '-') {
+      std::fprintf(stderr, "bucky3: unknown option %s\n%s", arg.c_str(), kUsage);
+      return daemon::exit_bad_config;
+    }
+    if (!config_path.empty()) {
+      std::fprintf(stderr, "bucky3: one CONFIG only, got %s and %s\n%s", config_path.c_str(), arg.c_str(),
+                   kUsage);
+      return daemon::exit_bad_config;
+    }
+    config_path = arg;
+  }
+  if (check && config_path.empty()) {
+    std::fprintf(stderr, "bucky3: --check needs a CONFIG\n%s", kUsage);
+    return daemon::exit_bad_config;
+  }
+
+  daemon::init_process_title(argc, argv);
+  log::init("bucky3", log::Level::info);
+  config::Config config;
+  try {
+    config = load(config_path);
+  } catch (const config::ConfigError& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return daemon::exit_bad_config;
+  }
+  if (check) {
+    std::size_t active = 0;
+    for (const auto& m : config.modules) active += m.inactive ? 0 : 1;
+    std::printf("%s: ok (%zu modules, %zu active)\n", config.path.c_str(), config.modules.size(), active);
+    return 0;
+  }
+  return daemon::run_supervisor(config);
+}

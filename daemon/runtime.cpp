@@ -1,0 +1,360 @@
+// Module runtime; see runtime.h.
+#include "daemon/runtime.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <csignal>
+#include <fstream>
+#include <random>
+
+#include "common/log.h"
+
+namespace bucky3::runtime {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+std::int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+
+std::uint64_t cpu_ns() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  const auto to_ns = [](const timeval& tv) {
+    return static_cast<std::uint64_t>(tv.tv_sec) * 1'000'000'000ull +
+           static_cast<std::uint64_t>(tv.tv_usec) * 1000ull;
+  };
+  return to_ns(usage.ru_utime) + to_ns(usage.ru_stime);
+}
+
+std::uint64_t rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+std::uint64_t max_rss_bytes() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;  // ru_maxrss is in KiB
+}
+
+// Names of the health counters as self_report writes them.
+constexpr std::pair<shm::Counter, const char*> kReportedCounters[] = {
+    {shm::Counter::lines_in, "lines_in"},
+    {shm::Counter::lines_invalid, "lines_invalid"},
+    {shm::Counter::metrics_in, "metrics_in"},
+    {shm::Counter::metrics_out, "metrics_out"},
+    {shm::Counter::batches_out, "batches_out"},
+    {shm::Counter::drops_kernel, "drops_kernel"},
+    {shm::Counter::drops_series_cap, "drops_series_cap"},
+    {shm::Counter::drops_ring_full, "drops_ring_full"},
+    {shm::Counter::drops_buffer, "drops_buffer"},
+    {shm::Counter::drops_other, "drops_other"},
+    {shm::Counter::errors, "errors"},
+    {shm::Counter::bytes_in, "bytes_in"},
+    {shm::Counter::bytes_out, "bytes_out"},
+    {shm::Counter::series, "series"},
+};
+
+}  // namespace
+
+bool prepare_metric(const config::ModuleConfig& module, std::int64_t flush_time_ms, Metric& metric) {
+  if (!module.metadata.empty()) {
+    // Both lists are sorted: merge, the metric's own tags win.
+    std::vector<Tag> merged;
+    merged.reserve(metric.metadata.size() + module.metadata.size());
+    auto own = metric.metadata.begin();
+    auto global = module.metadata.begin();
+    while (own != metric.metadata.end() || global != module.metadata.end()) {
+      if (global == module.metadata.end() || (own != metric.metadata.end() && own->key < global->key)) {
+        merged.push_back(std::move(*own++));
+      } else if (own == metric.metadata.end() || global->key < own->key) {
+        merged.push_back(*global++);
+      } else {
+        merged.push_back(std::move(*own++));
+        ++global;
+      }
+    }
+    metric.metadata = std::move(merged);
+  }
+  if (!module.filters.empty() && !config::apply_filters(module.filters, metric)) return false;
+  if (module.add_timestamps && !metric.timestamp_ms) metric.timestamp_ms = flush_time_ms;
+  return true;
+}
+
+ModuleRuntime::ModuleRuntime(const config::Config& config, const config::ModuleConfig& module)
+    : config_(config),
+      module_(module),
+      signals_(io_, SIGTERM, SIGINT, SIGHUP),
+      heartbeat_timer_(io_),
+      flush_timer_(io_),
+      started_(Clock::now()) {
+  health_ = std::make_unique<shm::HealthBlock>(shm::HealthBlock::open(config.instance, shm::Access::read_write));
+  const auto slot = health_->find(module.name);
+  if (!slot) throw std::runtime_error("module " + module.name + " has no slot in the health block");
+  slot_ = *slot;
+  last_self_report_ms_ = wall_clock_ms();
+
+  if (module.role == config::ModuleRole::source) {
+    for (const auto& destination : module.destinations) {
+      Route route;
+      route.destination = destination;
+      route.segment = std::make_unique<shm::DestinationSegment>(
+          shm::DestinationSegment::open(config.instance, destination, shm::Access::read_write));
+      const auto ring = route.segment->ring_index(module.name);
+      if (!ring) throw std::runtime_error("segment of " + destination + " has no ring for " + module.name);
+      route.writer = std::make_unique<shm::RingWriter>(*route.segment, *ring);
+      routes_.push_back(std::move(route));
+    }
+  } else {
+    own_segment_ = std::make_unique<shm::DestinationSegment>(
+        shm::DestinationSegment::open(config.instance, module.name, shm::Access::read_write));
+    for (std::size_t i = 0; i < own_segment_->ring_count(); ++i) {
+      readers_.push_back(std::make_unique<shm::RingReader>(*own_segment_, i));
+    }
+  }
+
+  signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    log::info("signal ", signo, ": stopping");
+    request_stop();
+  });
+  heartbeat();
+}
+
+ModuleRuntime::~ModuleRuntime() { stop_waiter(); }
+
+void ModuleRuntime::count(shm::Counter counter, std::uint64_t delta) { health_->add(slot_, counter, delta); }
+
+void ModuleRuntime::set_level(shm::Counter counter, std::uint64_t value) { health_->set(slot_, counter, value); }
+
+void ModuleRuntime::record_error(std::string_view reason, std::string_view text) {
+  health_->record_error(slot_, wall_clock_ms(), reason, text);
+  health_->add(slot_, shm::Counter::errors, 1);
+}
+
+void ModuleRuntime::request_stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  for (auto& handler : stop_handlers_) handler();
+  stop_waiter();
+  flush_timer_.cancel();
+  heartbeat_timer_.cancel();
+  signals_.cancel();
+  io_.stop();
+}
+
+void ModuleRuntime::heartbeat() {
+  const auto now = wall_clock_ms();
+  health_->heartbeat(slot_, now);
+  health_->set(slot_, shm::Counter::cpu_ns, cpu_ns());
+  health_->set(slot_, shm::Counter::rss_bytes, rss_bytes());
+  maybe_self_report(now);
+  heartbeat_timer_.expires_after(std::chrono::seconds(1));
+  heartbeat_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && !stopping_) heartbeat();
+  });
+}
+
+void ModuleRuntime::maybe_self_report(std::int64_t now_ms) {
+  if (!module_.self_report || now_ms - last_self_report_ms_ < 60'000) return;
+  last_self_report_ms_ = now_ms;
+  Metric metric;
+  metric.bucket = "bucky3";
+  metric.kind = MetricKind::sample;
+  metric.set_tag("name", module_.name);
+  metric.values.push_back({"cpu_seconds", static_cast<double>(cpu_ns()) / 1e9});
+  metric.values.push_back({"max_rss_bytes", static_cast<std::int64_t>(max_rss_bytes())});
+  metric.values.push_back(
+      {"uptime_seconds", std::chrono::duration<double>(Clock::now() - started_).count()});
+  const auto snapshot = health_->snapshot(slot_);
+  for (const auto& [counter, name] : kReportedCounters) {
+    metric.values.push_back(
+        {name, static_cast<std::int64_t>(snapshot.counters[static_cast<std::size_t>(counter)])});
+  }
+  for (auto& provider : self_report_providers_) provider(metric.values);
+  std::vector<Metric> metrics;
+  metrics.push_back(std::move(metric));
+  if (module_.role == config::ModuleRole::source) {
+    emit(metrics, now_ms);
+  } else if (self_report_handler_) {
+    for (auto& m : metrics) prepare_metric(module_, now_ms, m);
+    self_report_handler_(metrics);
+  }
+}
+
+void ModuleRuntime::on_flush(std::function<void(std::int64_t)> handler) {
+  flush_handler_ = std::move(handler);
+  flush_interval_ = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(module_.flush_interval_s));
+  Clock::duration first_delay = flush_interval_;
+  if (module_.randomize_startup && module_.flush_interval_s > 3.0) {
+    // Spreads the flushes of many agents started together; DESIGN caps it at
+    // one interval and 15 s.
+    const double cap = std::min(module_.flush_interval_s, 15.0);
+    std::mt19937_64 rng(std::random_device{}());
+    std::uniform_real_distribution<double> dist(0.0, cap);
+    first_delay = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(dist(rng)));
+  }
+  flush_grid_start_ = Clock::now() + first_delay;
+  flush_ticks_ = 0;
+  schedule_flush(flush_grid_start_);
+}
+
+void ModuleRuntime::schedule_flush(Clock::time_point when) {
+  flush_timer_.expires_at(when);
+  flush_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    flush_handler_(wall_clock_ms());
+    // Next tick on the grid, not "now + interval", so ticks never drift; a
+    // tick that overran skips the missed ones instead of firing in a burst.
+    const auto now = Clock::now();
+    ++flush_ticks_;
+    auto next = flush_grid_start_ + flush_interval_ * static_cast<std::int64_t>(flush_ticks_);
+    if (next <= now) {
+      const auto behind = (now - flush_grid_start_) / flush_interval_ + 1;
+      flush_ticks_ = static_cast<std::uint64_t>(behind);
+      next = flush_grid_start_ + flush_interval_ * behind;
+    }
+    schedule_flush(next);
+  });
+}
+
+std::size_t ModuleRuntime::emit(std::vector<Metric>& metrics, std::int64_t flush_time_ms) {
+  std::size_t sent = 0;
+  std::vector<Metric> batch;
+  const std::size_t chunk = std::max<std::size_t>(1, module_.chunk_size);
+  batch.reserve(std::min(chunk, metrics.size()));
+  const auto send = [&] {
+    if (batch.empty()) return;
+    shm::encode_batch(batch, encode_buffer_);
+    for (auto& route : routes_) {
+      if (route.writer->try_write(encode_buffer_)) {
+        health_->add(slot_, shm::Counter::batches_out, 1);
+        health_->add(slot_, shm::Counter::bytes_out, encode_buffer_.size());
+      } else {
+        health_->add(slot_, shm::Counter::drops_ring_full, batch.size());
+      }
+    }
+    sent += batch.size();
+    batch.clear();
+  };
+  for (auto& metric : metrics) {
+    if (!prepare_metric(module_, flush_time_ms, metric)) continue;
+    batch.push_back(std::move(metric));
+    if (batch.size() >= chunk) send();
+  }
+  send();
+  metrics.clear();
+  health_->add(slot_, shm::Counter::metrics_out, sent);
+  return sent;
+}
+
+void ModuleRuntime::consume(BatchHandler handler) {
+  batch_handler_ = std::move(handler);
+  start_waiter();
+}
+
+void ModuleRuntime::resume_consuming() {
+  if (!paused_) return;
+  paused_ = false;
+  asio::post(io_, [this] { drain_rings(); });
+}
+
+void ModuleRuntime::drain_rings() {
+  if (stopping_ || paused_) return;
+  // Bounded work per call so HTTP and timers interleave with a backlog.
+  constexpr int kMaxBatchesPerCall = 64;
+  int handled = 0;
+  bool more = false;
+  for (std::size_t ring = 0; ring < readers_.size(); ++ring) {
+    auto& reader = *readers_[ring];
+    while (handled < kMaxBatchesPerCall) {
+      const auto record = reader.peek();
+      if (!record) break;
+      ++handled;
+      if (const auto error = shm::decode_batch(*record, decoded_)) {
+        // A corrupt record can never become readable: skip it, loudly.
+        log::error("ring of ", own_segment_->source_name(ring), ": undecodable batch skipped: ",
+                   error->reason, " at byte ", error->offset);
+        record_error("undecodable batch", error->reason);
+        reader.commit();
+        continue;
+      }
+      if (!batch_handler_(own_segment_->source_name(ring), decoded_)) {
+        paused_ = true;
+        break;
+      }
+      health_->add(slot_, shm::Counter::metrics_in, decoded_.metrics.size());
+      health_->add(slot_, shm::Counter::bytes_in, record->size());
+      reader.commit();
+    }
+    if (paused_) break;
+    if (handled >= kMaxBatchesPerCall) {
+      more = true;
+      break;
+    }
+  }
+  if (more && !paused_) {
+    asio::post(io_, [this] { drain_rings(); });
+    return;
+  }
+  if (paused_) return;
+  {
+    std::lock_guard lock(waiter_mutex_);
+    drain_pending_ = false;
+  }
+  waiter_cv_.notify_one();
+}
+
+void ModuleRuntime::start_waiter() {
+  if (waiter_.joinable()) return;
+  waiter_ = std::thread([this] {
+    while (true) {
+      {
+        std::unique_lock lock(waiter_mutex_);
+        waiter_cv_.wait(lock, [this] { return !drain_pending_ || waiter_exit_; });
+        if (waiter_exit_) return;
+      }
+      own_segment_->wait_for_data(std::chrono::milliseconds(500));
+      bool has_data = false;
+      for (std::size_t i = 0; i < own_segment_->ring_count(); ++i) {
+        const auto stats = own_segment_->ring_stats(i);
+        if (stats.write_pos != stats.read_pos) has_data = true;
+      }
+      if (!has_data) continue;
+      {
+        std::lock_guard lock(waiter_mutex_);
+        if (waiter_exit_) return;
+        drain_pending_ = true;
+      }
+      asio::post(io_, [this] { drain_rings(); });
+    }
+  });
+}
+
+void ModuleRuntime::stop_waiter() {
+  if (!waiter_.joinable()) return;
+  {
+    std::lock_guard lock(waiter_mutex_);
+    waiter_exit_ = true;
+  }
+  waiter_cv_.notify_one();
+  waiter_.join();
+}
+
+int ModuleRuntime::run() {
+  io_.run();
+  return 0;
+}
+
+}  // namespace bucky3::runtime
