@@ -1,0 +1,337 @@
+// StatsD line parsing; see line_parser.h and docs/STATSD.md for the grammar.
+#include "collectors/statsd/line_parser.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+namespace bucky3::statsd {
+
+void ParsedLine::clear() {
+  kind = LineKind::metric;
+  name = {};
+  tags.clear();
+  samples.clear();
+  sample_rate = 1;
+  timestamp_ms.reset();
+  bucket = {};
+  unescaped.clear();
+}
+
+namespace {
+
+constexpr std::string_view kContainerTag = "container_id";
+
+bool is_letter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_name_char(char c) {
+  return is_letter(c) || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+}
+
+// Names and tag keys: a letter, then letters, digits, '_', '.', '-'.
+bool is_identifier(std::string_view s) {
+  if (s.empty() || !is_letter(s[0])) return false;
+  for (char c : s.substr(1)) {
+    if (!is_name_char(c)) return false;
+  }
+  return true;
+}
+
+bool is_ascii(std::string_view s) {
+  const char* p = s.data();
+  std::size_t n = s.size();
+  // Eight bytes at a time: almost every line is ASCII and needs no more.
+  while (n >= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p, 8);
+    if (word & 0x8080808080808080ULL) return false;
+    p += 8;
+    n -= 8;
+  }
+  while (n > 0) {
+    if (static_cast<unsigned char>(*p) & 0x80) return false;
+    ++p;
+    --n;
+  }
+  return true;
+}
+
+// from_chars rejects a leading '+', which clients do send.
+bool parse_double(std::string_view text, double& value) {
+  if (!text.empty() && text[0] == '+') {
+    text.remove_prefix(1);
+    if (!text.empty() && (text[0] == '+' || text[0] == '-')) return false;
+  }
+  if (text.empty()) return false;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc{} && end == text.data() + text.size();
+}
+
+std::optional<SampleType> parse_type(std::string_view token) {
+  if (token.size() == 1) {
+    switch (token[0]) {
+      case 'c': return SampleType::counter;
+      case 'g': return SampleType::gauge;
+      case 'h': return SampleType::histogram;
+      case 'd': return SampleType::distribution;
+      case 's': return SampleType::set;
+      default: return std::nullopt;
+    }
+  }
+  if (token == "ms") return SampleType::timer;
+  return std::nullopt;
+}
+
+// Decodes the escapes of a tag value into `out` (reserved by the caller so
+// views into it stay valid). False on an unknown or dangling escape.
+bool unescape(std::string_view raw, std::string& out) {
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (c == '\\') {
+      if (++i == raw.size()) return false;
+      switch (raw[i]) {
+        case ',': c = ','; break;
+        case '\\': c = '\\'; break;
+        case 'n': c = '\n'; break;
+        case 'r': c = '\r'; break;
+        case 't': c = '\t'; break;
+        default: return false;
+      }
+    }
+    out.push_back(c);
+  }
+  return true;
+}
+
+// Parses "k:v,k2=v2,bare,k3=a\,b" (DogStatsD field or Telegraf name suffix),
+// appending to out.tags in arrival order.
+std::optional<ParseError> parse_tags(std::string_view text, ParsedLine& out) {
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    // Find the item's end: the next ',' not escaped.
+    std::size_t end = pos;
+    bool escaped = false;
+    while (end < text.size() && text[end] != ',') {
+      if (text[end] == '\\') {
+        escaped = true;
+        ++end;  // skip the escaped byte, which may be ','
+      }
+      ++end;
+    }
+    if (end > text.size()) end = text.size();
+    const std::string_view item = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (item.empty()) continue;  // trailing or doubled comma
+    const std::size_t split = item.find_first_of("=:");
+    const std::string_view key = item.substr(0, split);
+    if (!is_identifier(key)) return ParseError{"invalid tag key", item};
+    if (split == std::string_view::npos) {
+      out.tags.push_back({key, "true"});
+      continue;
+    }
+    std::string_view value = item.substr(split + 1);
+    if (escaped) {
+      const std::size_t start = out.unescaped.size();
+      if (!unescape(value, out.unescaped)) return ParseError{"invalid escape in tag value", item};
+      value = std::string_view(out.unescaped).substr(start);
+    }
+    out.tags.push_back({key, value});
+  }
+  return std::nullopt;
+}
+
+std::optional<ParseError> parse_values(std::string_view values, SampleType type, ParsedLine& out) {
+  std::size_t pos = 0;
+  while (true) {
+    const std::size_t colon = values.find(':', pos);
+    const std::string_view text = values.substr(pos, colon - pos);
+    Sample sample;
+    sample.type = type;
+    if (type == SampleType::set) {
+      if (text.empty()) return ParseError{"set member is empty", text};
+      sample.member = text;
+    } else {
+      if (!parse_double(text, sample.value)) return ParseError{"value is not a number", text};
+      if (!std::isfinite(sample.value)) return ParseError{"value is not finite", text};
+      sample.delta = type == SampleType::gauge && (text[0] == '+' || text[0] == '-');
+    }
+    out.samples.push_back(sample);
+    if (colon == std::string_view::npos) return std::nullopt;
+    pos = colon + 1;
+  }
+}
+
+// Sorts by key keeping arrival order among equal keys, then keeps the last of
+// each run. Insertion sort: lines carry a handful of tags.
+void normalize(std::vector<TagView>& tags) {
+  for (std::size_t i = 1; i < tags.size(); ++i) {
+    TagView t = tags[i];
+    std::size_t j = i;
+    while (j > 0 && tags[j - 1].key > t.key) {
+      tags[j] = tags[j - 1];
+      --j;
+    }
+    tags[j] = t;
+  }
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < tags.size(); ++i) {
+    if (kept > 0 && tags[kept - 1].key == tags[i].key) {
+      tags[kept - 1] = tags[i];
+    } else {
+      tags[kept++] = tags[i];
+    }
+  }
+  tags.resize(kept);
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view bytes) {
+  if (is_ascii(bytes)) return true;
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const auto* end = p + bytes.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    std::size_t len;
+    std::uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (static_cast<std::size_t>(end - p) < len) return false;
+    for (std::size_t i = 1; i < len; ++i) {
+      if ((p[i] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    p += len;
+  }
+  return true;
+}
+
+std::optional<std::int64_t> parse_timestamp_ms(std::string_view text) {
+  double value;
+  if (!parse_double(text, value) || !std::isfinite(value) || value < 0) return std::nullopt;
+  // 1e11 s is year 5138 and 1e11 ms is 1973: no real clock is ambiguous.
+  const double ms = value >= 1e11 ? value : value * 1000;
+  if (ms > 9e18) return std::nullopt;  // would not fit an int64
+  return static_cast<std::int64_t>(std::llround(ms));
+}
+
+std::optional<ParseError> parse_line(std::string_view line, ParsedLine& out) {
+  out.clear();
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.starts_with("_sc|")) {
+    out.kind = LineKind::service_check;
+    return std::nullopt;
+  }
+  if (line.starts_with("_e{")) {
+    out.kind = LineKind::event;
+    return std::nullopt;
+  }
+  if (!is_valid_utf8(line)) return ParseError{"line is not valid UTF-8", line};
+  // Unescaped values are never longer than the line: one reserve, and views
+  // into `unescaped` stay valid.
+  out.unescaped.reserve(line.size());
+
+  const std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return ParseError{"no ':' after the name", line};
+  const std::string_view head = line.substr(0, colon);  // name[,k=v...]
+  const std::size_t comma = head.find(',');
+  out.name = head.substr(0, comma);
+  if (!is_identifier(out.name)) return ParseError{"invalid name", out.name};
+  if (comma != std::string_view::npos) {
+    if (auto error = parse_tags(head.substr(comma + 1), out)) return error;
+  }
+
+  // "v[:v...]|type[:v[:v...]|type...]" then fields: a type segment with a
+  // ':' continues with the next sample's values.
+  std::string_view rest = line.substr(colon + 1);
+  while (true) {
+    const std::size_t bar = rest.find('|');
+    if (bar == std::string_view::npos) return ParseError{"no '|' and type after the value", rest};
+    const std::string_view values = rest.substr(0, bar);
+    rest = rest.substr(bar + 1);
+    const std::size_t type_end = rest.find_first_of(":|");
+    const std::string_view type_token = rest.substr(0, type_end);
+    const auto type = parse_type(type_token);
+    if (!type) return ParseError{"unknown type", type_token};
+    if (auto error = parse_values(values, *type, out)) return error;
+    if (type_end == std::string_view::npos) {
+      rest = {};
+      break;
+    }
+    const bool more_samples = rest[type_end] == ':';
+    rest = rest.substr(type_end + 1);
+    if (!more_samples) break;
+  }
+
+  std::optional<std::string_view> container;
+  while (!rest.empty()) {
+    const std::size_t bar = rest.find('|');
+    const std::string_view field = rest.substr(0, bar);
+    rest = bar == std::string_view::npos ? std::string_view{} : rest.substr(bar + 1);
+    if (field.empty()) continue;
+    switch (field[0]) {
+      case '@': {
+        double rate;
+        if (!parse_double(field.substr(1), rate) || !(rate > 0 && rate <= 1)) {
+          return ParseError{"sample rate is not in (0, 1]", field};
+        }
+        out.sample_rate = rate;
+        break;
+      }
+      case '#':
+        if (auto error = parse_tags(field.substr(1), out)) return error;
+        break;
+      case 'T': {
+        const auto ts = parse_timestamp_ms(field.substr(1));
+        if (!ts) return ParseError{"timestamp is not a number", field};
+        out.timestamp_ms = ts;
+        break;
+      }
+      case 'c':
+        if (field.size() > 1 && field[1] == ':') container = field.substr(2);
+        break;
+      default: break;  // |e:, |card: and whatever comes next
+    }
+  }
+  if (container) out.tags.push_back({kContainerTag, *container});
+
+  normalize(out.tags);
+  // Special tags leave the tag set; `normalize` made each key unique.
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < out.tags.size(); ++i) {
+    const TagView tag = out.tags[i];
+    if (tag.key == "timestamp") {
+      const auto ts = parse_timestamp_ms(tag.value);
+      if (!ts) return ParseError{"timestamp is not a number", tag.value};
+      out.timestamp_ms = ts;
+    } else if (tag.key == "bucket") {
+      if (tag.value.empty()) return ParseError{"bucket is empty", tag.key};
+      out.bucket = tag.value;
+    } else {
+      out.tags[kept++] = tag;
+    }
+  }
+  out.tags.resize(kept);
+  return std::nullopt;
+}
+
+}  // namespace bucky3::statsd
