@@ -1,0 +1,71 @@
+// Test support: run the real bucky3 binary (or any program) as a child process
+// with its stdout/stderr captured in files, and poll for conditions.
+#pragma once
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bucky3::test {
+
+std::string build_dir();   // $BUCKY3_BUILD_DIR
+std::string source_dir();  // $BUCKY3_SOURCE_DIR
+std::string bucky3_binary();
+
+// "t<pid>_<n>": an instance name no other test process uses.
+std::string unique_instance();
+// A port that was free a moment ago on 127.0.0.1 (udp or tcp).
+int free_port(bool udp);
+
+// Polls `condition` every 20 ms until it holds or `timeout` passes.
+bool poll_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+// A temporary directory removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string write(const std::string& name, const std::string& content) const;  // returns the path
+
+ private:
+  std::string path_;
+};
+
+class Process {
+ public:
+  Process() = default;
+  ~Process();  // SIGKILLs a child still running
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  // Starts argv[0] with argv; stdout/stderr go to files in `dir`.
+  void start(const std::vector<std::string>& argv, const std::string& dir,
+             const std::vector<std::string>& extra_env = {});
+  pid_t pid() const { return pid_; }
+  bool running();
+  // Waits for the exit; nullopt on timeout. The value is the raw wait status.
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+  void signal(int signo) const;
+  std::string out() const;
+  std::string err() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+  std::string out_path_, err_path_;
+};
+
+// Runs a command to completion; returns its exit status (-1 when killed) and stdout.
+int run_command(const std::vector<std::string>& argv, std::string* output = nullptr,
+                std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// Children of `pid` (from /proc/<pid>/task/<pid>/children).
+std::vector<pid_t> children_of(pid_t pid);
+bool process_exists(pid_t pid);
+std::string read_file(const std::string& path);
+
+}  // namespace bucky3::test
