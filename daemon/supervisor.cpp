@@ -263,7 +263,9 @@ int Supervisor::run() {
         throw std::invalid_argument("unsupported module type");
       }
       slots.push_back({module.name, module.type});
-      children_.push_back(Child{&module});
+      Child child;
+      child.module = &module;
+      children_.push_back(std::move(child));
       children_.back().slot = slots.size() - 1;
     }
     health_.emplace(shm::HealthBlock::create(config_.instance, slots, config_.shm_group));
