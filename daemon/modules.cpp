@@ -1,12 +1,14 @@
 // Module type → entry point. Types the config accepts but this build lacks map to nullptr.
 #include "daemon/modules.h"
 
+#include "collectors/statsd/server.h"
 #include "exporters/debug/module/module.h"
 
 namespace bucky3::daemon {
 
 ModuleEntry find_module_entry(std::string_view type) {
   if (type == "debug_output") return &debug_output::run_debug_output;
+  if (type == "statsd_server") return &statsd::run_statsd_server;
   return nullptr;
 }
 

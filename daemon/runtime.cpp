@@ -142,6 +142,10 @@ void ModuleRuntime::record_error(std::string_view reason, std::string_view text)
   health_->add(slot_, shm::Counter::errors, 1);
 }
 
+void ModuleRuntime::record_recent(std::string_view reason, std::string_view text) {
+  health_->record_error(slot_, wall_clock_ms(), reason, text);
+}
+
 void ModuleRuntime::request_stop() {
   if (stopping_) return;
   stopping_ = true;

@@ -47,6 +47,9 @@ class ModuleRuntime {
   void count(shm::Counter counter, std::uint64_t delta = 1);
   void set_level(shm::Counter counter, std::uint64_t value);
   void record_error(std::string_view reason, std::string_view text);
+  // Into the last-16 list only, without counting an error (e.g. an invalid
+  // StatsD line, which has its own counter).
+  void record_recent(std::string_view reason, std::string_view text);
 
   // Called once when SIGTERM, SIGINT or SIGHUP arrives, before the loop stops:
   // the module flushes what it holds. The loop then runs until it has no work.

@@ -1,0 +1,58 @@
+// Metric matching and the `filters` rules (DESIGN "filters"): compiled once at
+// config load, applied by source modules to every metric before batching.
+#pragma once
+#include <optional>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "shm/metric.h"
+
+namespace bucky3::config {
+
+// A compiled regex together with the text it came from (for logs and tests).
+struct Pattern {
+  std::string text;
+  std::regex regex;
+};
+
+// Compiles `text` as an ECMAScript regex (optimized); throws std::regex_error.
+Pattern compile_pattern(std::string_view text);
+
+// Conditions of a `match:` map; every condition given must hold. Regexes search
+// (unanchored) unless written with ^/$. An empty Match holds for every metric.
+struct Match {
+  std::optional<Pattern> bucket;
+  std::optional<Pattern> name;                         // on the `name` tag
+  std::vector<std::pair<std::string, Pattern>> metadata;  // key -> regex on its value
+
+  bool matches(const bucky3::Metric& m) const { return matches(m.bucket, m.metadata); }
+  // `sorted_tags` sorted by key, as in Metric. A condition on an absent tag fails.
+  bool matches(std::string_view bucket, const std::vector<bucky3::Tag>& sorted_tags) const;
+  bool empty() const { return !bucket && !name && metadata.empty(); }
+};
+
+// One `filters:` rule. Actions run in this order: drop, set_metadata,
+// remove_metadata, bucket.
+struct FilterRule {
+  Match match;
+  bool drop = false;
+  std::vector<bucky3::Tag> set_metadata;  // sorted by key
+  std::vector<std::string> remove_metadata;
+  std::optional<std::string> bucket;
+};
+
+// Runs `rules` in order on `metric`, each rule seeing the result of the ones
+// before. Returns false when a rule dropped the metric (later rules do not run).
+bool apply_filters(const std::vector<FilterRule>& rules, bucky3::Metric& metric);
+
+// One `histogram_bins` rule of statsd_server: the first rule whose match holds
+// gives a series its bins.
+struct HistogramBinRule {
+  Match match;
+  std::vector<std::pair<std::string, double>> bins;  // in config order; bound may be +inf
+};
+
+}  // namespace bucky3::config
