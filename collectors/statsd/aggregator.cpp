@@ -1,0 +1,684 @@
+// Per-interval StatsD aggregation; see aggregator.h and docs/STATSD.md for the arithmetic.
+#include "collectors/statsd/aggregator.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <unordered_map>
+
+namespace bucky3::statsd {
+
+namespace {
+
+// The series kinds. ms, h and d share one: they produce the same metrics.
+enum class Kind : std::uint8_t { counter = 0, gauge = 1, set = 2, timer = 3 };
+
+Kind kind_of(SampleType type) {
+  switch (type) {
+    case SampleType::counter: return Kind::counter;
+    case SampleType::gauge: return Kind::gauge;
+    case SampleType::set: return Kind::set;
+    case SampleType::timer:
+    case SampleType::histogram:
+    case SampleType::distribution: return Kind::timer;
+  }
+  return Kind::counter;
+}
+
+constexpr std::int64_t kNoTimestamp = std::numeric_limits<std::int64_t>::min();
+
+std::uint64_t load64(const char* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+std::uint64_t load32(const char* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// Folded 64x64->128 multiply: two multiplies per 16 bytes, good enough
+// spread for a table indexed by the low bits and tagged by the high ones.
+std::uint64_t fold(std::uint64_t a, std::uint64_t b) {
+  const unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
+  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
+}
+
+std::uint64_t hash_bytes(const char* p, std::size_t n) {
+  constexpr std::uint64_t k0 = 0xa0761d6478bd642fULL, k1 = 0xe7037ed1a0b428dbULL,
+                          k2 = 0x8ebc6af09c88c6e3ULL;
+  std::uint64_t h = k2 ^ n;
+  while (n > 16) {
+    h = fold(load64(p) ^ k0 ^ h, load64(p + 8) ^ k1);
+    p += 16;
+    n -= 16;
+  }
+  std::uint64_t a = 0, b = 0;
+  if (n >= 8) {
+    a = load64(p);
+    b = load64(p + n - 8);  // overlaps `a` when n < 16
+  } else if (n >= 4) {
+    a = load32(p);
+    b = load32(p + n - 4);
+  } else if (n > 0) {
+    a = (std::uint64_t(std::uint8_t(p[0])) << 16) | (std::uint64_t(std::uint8_t(p[n / 2])) << 8) |
+        std::uint8_t(p[n - 1]);
+  }
+  return fold(fold(a ^ k0 ^ h, b ^ k1), k2 ^ n);
+}
+
+void put_varint(std::string& out, std::size_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(0x80 | (v & 0x7f)));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+void put_string(std::string& out, std::string_view s) {
+  put_varint(out, s.size());
+  out.append(s);
+}
+
+std::string_view get_string(const char*& p) {
+  std::size_t len = 0;
+  int shift = 0;
+  while (static_cast<std::uint8_t>(*p) & 0x80) {
+    len |= std::size_t(static_cast<std::uint8_t>(*p) & 0x7f) << shift;
+    shift += 7;
+    ++p;
+  }
+  len |= std::size_t(static_cast<std::uint8_t>(*p)) << shift;
+  ++p;
+  const std::string_view s(p, len);
+  p += len;
+  return s;
+}
+
+// The canonical series key: kind, timestamp, bucket override, name, sorted tags.
+// Equal series give equal bytes, so one hash and one memcmp identify a series.
+struct KeyView {
+  Kind kind;
+  std::int64_t timestamp_ms;
+  std::string_view bucket;
+  std::string_view name;
+  const char* tags_begin;
+  const char* tags_end;
+};
+
+constexpr std::size_t kKeyHeader = 1 + sizeof(std::int64_t);
+
+KeyView decode_key(const char* key, std::size_t len) {
+  KeyView view;
+  view.kind = static_cast<Kind>(key[0]);
+  std::memcpy(&view.timestamp_ms, key + 1, sizeof(std::int64_t));
+  const char* p = key + kKeyHeader;
+  view.bucket = get_string(p);
+  view.name = get_string(p);
+  view.tags_begin = p;
+  view.tags_end = key + len;
+  return view;
+}
+
+// count, sum, extremes and Welford's running mean and M2 of a sample stream.
+struct Moments {
+  std::uint64_t n = 0;
+  double weight = 0;  // Σ 1/sample_rate: the count the samples stand for
+  double sum = 0;
+  double min = 0;
+  double max = 0;
+  double mean = 0;
+  double m2 = 0;
+
+  void add(double v, double w) {
+    if (n == 0) {
+      min = max = v;
+    } else {
+      min = std::min(min, v);
+      max = std::max(max, v);
+    }
+    ++n;
+    weight += w;
+    sum += v;
+    const double delta = v - mean;
+    mean += delta / static_cast<double>(n);
+    m2 += delta * (v - mean);
+  }
+};
+
+struct TimerState {
+  std::vector<double> samples;  // every sample, or a uniform reservoir past the limit
+  Moments all;                  // exact over every sample
+  std::unique_ptr<Moments[]> bins;
+  int rule = -1;  // histogram rule index, -1: none matched
+  bool sorted = false;
+};
+
+// Distinct set members by 64-bit hash (a collision needs ~4e9 members to be
+// likely). Open addressing; 0 marks an empty slot.
+struct SetState {
+  std::vector<std::uint64_t> slots;
+  std::size_t count = 0;
+
+  void add(std::uint64_t h) {
+    if (h == 0) h = 1;
+    if ((count + 1) * 2 > slots.size()) grow();
+    const std::size_t mask = slots.size() - 1;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      if (slots[i] == h) return;
+      if (slots[i] == 0) {
+        slots[i] = h;
+        ++count;
+        return;
+      }
+    }
+  }
+  void grow() {
+    std::vector<std::uint64_t> old = std::move(slots);
+    slots.assign(std::max<std::size_t>(8, old.size() * 2), 0);
+    const std::size_t mask = slots.size() - 1;
+    for (std::uint64_t h : old) {
+      if (h == 0) continue;
+      std::size_t i = h & mask;
+      while (slots[i] != 0) i = (i + 1) & mask;
+      slots[i] = h;
+    }
+  }
+};
+
+struct Series {
+  const char* key;
+  std::uint32_t key_len;
+  std::uint32_t state;  // index into timers or sets
+  std::uint64_t hash;
+  double value;  // counter: Σ value/rate; gauge: the value
+};
+
+struct Slot {
+  std::uint32_t tag;    // high hash bits, to skip most key compares
+  std::uint32_t index;  // series index + 1; 0 = empty
+};
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+
+// A sorted copy of a rule's bounds, to find "the smallest bound strictly above".
+struct BinIndex {
+  std::vector<std::pair<double, std::size_t>> bounds;  // bound, bin index in the rule
+};
+
+std::string shortest(double v) {
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, ec == std::errc{} ? end : buf);
+}
+
+}  // namespace
+
+// The options and what is derived from them once, shared by every interval.
+struct AggregatorConfig {
+  AggregatorOptions options;
+  std::vector<BinIndex> bin_index;  // one per histogram rule
+};
+
+// One interval's series. Keys live in an arena of chunks, so series never
+// move their key bytes and a key costs its length plus no allocator header.
+class IntervalData {
+ public:
+  IntervalData(std::shared_ptr<const AggregatorConfig> config, std::int64_t start_ms,
+               std::size_t size_hint)
+      : config_(std::move(config)), options_(&config_->options), start_ms_(start_ms) {
+    std::size_t capacity = 16;
+    const std::size_t wanted = std::min(size_hint, options_->max_series);
+    while (capacity * 3 < wanted * 4 + 4) capacity *= 2;
+    // calloc: large zeroed blocks come from fresh pages, so this stays cheap.
+    slots_.reset(static_cast<Slot*>(std::calloc(capacity, sizeof(Slot))));
+    if (!slots_) throw std::bad_alloc();
+    capacity_ = capacity;
+    series_.reserve(wanted);
+  }
+
+  // nullptr when the series is new and max_series is reached.
+  Series* find_or_insert(std::string_view key, std::uint64_t hash, const ParsedLine& line) {
+    const std::uint32_t tag = static_cast<std::uint32_t>(hash >> 32);
+    const std::size_t mask = capacity_ - 1;
+    std::size_t i = hash & mask;
+    for (;; i = (i + 1) & mask) {
+      const Slot slot = slots_.get()[i];
+      if (slot.index == 0) break;
+      if (slot.tag == tag) {
+        Series& s = series_[slot.index - 1];
+        if (s.hash == hash && s.key_len == key.size() &&
+            std::memcmp(s.key, key.data(), key.size()) == 0) {
+          return &s;
+        }
+      }
+    }
+    if (series_.size() >= options_->max_series) return nullptr;
+    if ((series_.size() + 1) * 4 > capacity_ * 3) {
+      grow();
+      return find_or_insert(key, hash, line);
+    }
+    Series s{store_key(key), static_cast<std::uint32_t>(key.size()), 0, hash, 0};
+    const Kind kind = static_cast<Kind>(key[0]);
+    if (kind == Kind::timer) {
+      s.state = static_cast<std::uint32_t>(timers_.size());
+      timers_.emplace_back();
+      TimerState& timer = timers_.back();
+      timer.rule = match_rule(line);
+      if (timer.rule >= 0) {
+        timer.bins.reset(new Moments[options_->histogram_rules[timer.rule].bins.size()]);
+      }
+    } else if (kind == Kind::set) {
+      s.state = static_cast<std::uint32_t>(sets_.size());
+      sets_.emplace_back();
+    }
+    series_.push_back(s);
+    slots_.get()[i] = Slot{tag, static_cast<std::uint32_t>(series_.size())};
+    return &series_.back();
+  }
+
+  void add_timer_sample(Series& s, double value, double weight) {
+    TimerState& t = timers_[s.state];
+    t.all.add(value, weight);
+    const std::size_t limit = options_->timer_sample_limit;
+    if (t.samples.size() < limit) {
+      t.samples.push_back(value);
+    } else if (limit > 0) {
+      // Algorithm R: sample n replaces a kept one with probability limit/n,
+      // which keeps every sample seen equally likely to be kept.
+      const std::uint64_t j = next_random() % t.all.n;
+      if (j < limit) t.samples[j] = value;
+    }
+    if (t.rule >= 0 && value >= 0) {
+      const auto& bounds = config_->bin_index[t.rule].bounds;
+      const auto it = std::upper_bound(
+          bounds.begin(), bounds.end(), value,
+          [](double v, const std::pair<double, std::size_t>& b) { return v < b.first; });
+      if (it != bounds.end()) t.bins[it->second].add(value, weight);
+    }
+  }
+
+  void add_set_member(Series& s, std::string_view member) {
+    sets_[s.state].add(hash_bytes(member.data(), member.size()));
+  }
+
+  std::size_t series() const { return series_.size(); }
+
+  std::size_t memory_bytes() const {
+    std::size_t bytes = capacity_ * sizeof(Slot) + series_.capacity() * sizeof(Series) +
+                        timers_.capacity() * sizeof(TimerState) +
+                        sets_.capacity() * sizeof(SetState) + arena_bytes_;
+    for (const TimerState& t : timers_) {
+      bytes += t.samples.capacity() * sizeof(double);
+      if (t.rule >= 0) bytes += options_->histogram_rules[t.rule].bins.size() * sizeof(Moments);
+    }
+    for (const SetState& s : sets_) bytes += s.slots.capacity() * sizeof(std::uint64_t);
+    return bytes;
+  }
+
+  bool drain(std::vector<Metric>& out, std::size_t max_metrics);
+  std::vector<std::pair<std::string, std::size_t>> top_names(std::size_t n) const;
+
+  std::uint64_t cap_drops = 0;
+  std::int64_t end_ms = 0;
+  std::int64_t start_ms() const { return start_ms_; }
+
+ private:
+  static constexpr std::size_t kChunkBytes = 64 * 1024;
+
+  const char* store_key(std::string_view key) {
+    char* dst;
+    if (key.size() > kChunkBytes / 4) {
+      // A rare long key gets its own block and leaves the current chunk be.
+      chunks_.emplace_back(new char[key.size()]);
+      arena_bytes_ += key.size();
+      dst = chunks_.back().get();
+    } else {
+      if (!chunk_ || kChunkBytes - chunk_used_ < key.size()) {
+        chunks_.emplace_back(new char[kChunkBytes]);
+        arena_bytes_ += kChunkBytes;
+        chunk_ = chunks_.back().get();
+        chunk_used_ = 0;
+      }
+      dst = chunk_ + chunk_used_;
+      chunk_used_ += key.size();
+    }
+    std::memcpy(dst, key.data(), key.size());
+    return dst;
+  }
+
+  void grow() {
+    const std::size_t capacity = capacity_ * 2;
+    std::unique_ptr<Slot, FreeDeleter> slots(
+        static_cast<Slot*>(std::calloc(capacity, sizeof(Slot))));
+    if (!slots) throw std::bad_alloc();
+    const std::size_t mask = capacity - 1;
+    for (std::size_t idx = 0; idx < series_.size(); ++idx) {
+      const std::uint64_t hash = series_[idx].hash;
+      std::size_t i = hash & mask;
+      while (slots.get()[i].index != 0) i = (i + 1) & mask;
+      slots.get()[i] =
+          Slot{static_cast<std::uint32_t>(hash >> 32), static_cast<std::uint32_t>(idx + 1)};
+    }
+    slots_ = std::move(slots);
+    capacity_ = capacity;
+  }
+
+  int match_rule(const ParsedLine& line) const {
+    const auto& rules = options_->histogram_rules;
+    if (rules.empty()) return -1;
+    std::vector<Tag> tags;
+    tags.reserve(line.tags.size());
+    for (const TagView& t : line.tags)
+      tags.push_back(Tag{std::string(t.key), std::string(t.value)});
+    for (std::size_t r = 0; r < rules.size(); ++r) {
+      if (rules[r].matches && rules[r].matches(line.name, tags)) return static_cast<int>(r);
+    }
+    return -1;
+  }
+
+  std::uint64_t next_random() {
+    // xorshift64*: the reservoir needs uniform indexes, not secrecy.
+    random_ ^= random_ >> 12;
+    random_ ^= random_ << 25;
+    random_ ^= random_ >> 27;
+    return random_ * 0x2545F4914F6CDD1DULL;
+  }
+
+  void emit(const Series& s, std::size_t sub, std::vector<Metric>& out);
+  Metric base_metric(const KeyView& key, const std::string& default_bucket, MetricKind kind) const;
+  std::size_t subs_of(const Series& s) const {
+    const Kind kind = static_cast<Kind>(s.key[0]);
+    if (kind != Kind::timer) return 1;
+    const TimerState& t = timers_[s.state];
+    return options_->percentile_thresholds.size() +
+           (t.rule >= 0 ? options_->histogram_rules[t.rule].bins.size() : 0);
+  }
+
+  std::shared_ptr<const AggregatorConfig> config_;
+  const AggregatorOptions* options_;
+  std::int64_t start_ms_;
+  std::unique_ptr<Slot, FreeDeleter> slots_;
+  std::size_t capacity_ = 0;
+  std::vector<Series> series_;
+  std::vector<TimerState> timers_;
+  std::vector<SetState> sets_;
+  std::vector<std::unique_ptr<char[]>> chunks_;
+  char* chunk_ = nullptr;  // the chunk keys are appended to
+  std::size_t chunk_used_ = 0;
+  std::size_t arena_bytes_ = 0;
+  std::uint64_t random_ = 0x9E3779B97F4A7C15ULL;
+  // Drain cursor: series index and the metric within it.
+  std::size_t drain_series_ = 0;
+  std::size_t drain_sub_ = 0;
+};
+
+Metric IntervalData::base_metric(const KeyView& key, const std::string& default_bucket,
+                                 MetricKind kind) const {
+  Metric m;
+  m.bucket = key.bucket.empty() ? default_bucket : std::string(key.bucket);
+  m.kind = kind;
+  if (key.timestamp_ms != kNoTimestamp) m.timestamp_ms = key.timestamp_ms;
+  const char* p = key.tags_begin;
+  while (p < key.tags_end) {
+    const std::string_view k = get_string(p);
+    const std::string_view v = get_string(p);
+    m.metadata.push_back(Tag{std::string(k), std::string(v)});
+  }
+  m.set_tag("name", key.name);
+  return m;
+}
+
+void IntervalData::emit(const Series& s, std::size_t sub, std::vector<Metric>& out) {
+  const KeyView key = decode_key(s.key, s.key_len);
+  const double elapsed_s =
+      static_cast<double>(std::max<std::int64_t>(end_ms - start_ms_, 1)) / 1000;
+  switch (key.kind) {
+    case Kind::counter: {
+      Metric m = base_metric(key, options_->counters_bucket, MetricKind::counter);
+      m.values = {Field{"count", s.value}, Field{"rate", s.value / elapsed_s}};
+      out.push_back(std::move(m));
+      return;
+    }
+    case Kind::gauge: {
+      Metric m = base_metric(key, options_->gauges_bucket, MetricKind::gauge);
+      m.values = {Field{"", s.value}};
+      out.push_back(std::move(m));
+      return;
+    }
+    case Kind::set: {
+      Metric m = base_metric(key, options_->sets_bucket, MetricKind::set);
+      m.values = {Field{"count", static_cast<double>(sets_[s.state].count)}};
+      out.push_back(std::move(m));
+      return;
+    }
+    case Kind::timer: break;
+  }
+  TimerState& t = timers_[s.state];
+  const auto& thresholds = options_->percentile_thresholds;
+  auto stats = [&](double count, double lower, double upper, double sum, double mean,
+                   std::uint64_t n, double m2) {
+    std::vector<Field> values{{"count", count}, {"count_ps", count / elapsed_s},
+                              {"lower", lower}, {"upper", upper},
+                              {"mean", mean},   {"sum", sum}};
+    if (n > 1) values.push_back({"stdev", std::sqrt(m2 / static_cast<double>(n - 1))});
+    return values;
+  };
+  if (sub < thresholds.size()) {
+    const double threshold = thresholds[sub];
+    const Moments& all = t.all;
+    if (all.n == 0) return;
+    Metric m = base_metric(key, options_->timers_bucket, MetricKind::timer);
+    m.set_tag("percentile", shortest(threshold));
+    if (threshold >= 100) {
+      m.values = stats(all.weight, all.min, all.max, all.sum, all.sum / all.n, all.n, all.m2);
+      out.push_back(std::move(m));
+      return;
+    }
+    if (!t.sorted) {
+      std::sort(t.samples.begin(), t.samples.end());
+      t.sorted = true;
+    }
+    // ⌊t·n/100⌋, with a nudge so 99.9 % of 1000 is 999 and not 998.
+    const auto lowest = [&](std::size_t n) {
+      return static_cast<std::size_t>(std::floor(threshold * static_cast<double>(n) / 100 + 1e-9));
+    };
+    const std::size_t m_kept = t.samples.size();
+    const std::size_t k = lowest(m_kept);
+    if (k == 0) return;
+    double sum = 0;
+    for (std::size_t i = 0; i < k; ++i) sum += t.samples[i];
+    const double mean = sum / static_cast<double>(k);
+    double m2 = 0;
+    for (std::size_t i = 0; i < k; ++i) m2 += (t.samples[i] - mean) * (t.samples[i] - mean);
+    // Past timer_sample_limit the kept samples are a reservoir: scale the
+    // subset to what it stands for; the lowest value is still known exactly.
+    const bool exact = m_kept == all.n;
+    const double k_all = exact ? static_cast<double>(k) : static_cast<double>(lowest(all.n));
+    const double count = k_all * all.weight / static_cast<double>(all.n);
+    m.values = stats(count, exact ? t.samples[0] : all.min, t.samples[k - 1],
+                     exact ? sum : mean * k_all, mean, k, m2);
+    out.push_back(std::move(m));
+    return;
+  }
+  const std::size_t bin = sub - thresholds.size();
+  const Moments& b = t.bins[bin];
+  if (b.n == 0) return;
+  Metric m = base_metric(key, options_->histograms_bucket, MetricKind::histogram);
+  m.set_tag("histogram", options_->histogram_rules[t.rule].bins[bin].first);
+  m.values = stats(b.weight, b.min, b.max, b.sum, b.sum / b.n, b.n, b.m2);
+  out.push_back(std::move(m));
+}
+
+bool IntervalData::drain(std::vector<Metric>& out, std::size_t max_metrics) {
+  const std::size_t limit = out.size() + max_metrics;
+  while (drain_series_ < series_.size() && out.size() < limit) {
+    const Series& s = series_[drain_series_];
+    const std::size_t subs = subs_of(s);  // 0 for a timer without thresholds or bins
+    if (drain_sub_ < subs) emit(s, drain_sub_, out);
+    if (++drain_sub_ >= subs) {
+      drain_sub_ = 0;
+      ++drain_series_;
+    }
+  }
+  return drain_series_ < series_.size();
+}
+
+std::vector<std::pair<std::string, std::size_t>> IntervalData::top_names(std::size_t n) const {
+  std::unordered_map<std::string_view, std::size_t> by_name;
+  for (const Series& s : series_) ++by_name[decode_key(s.key, s.key_len).name];
+  std::vector<std::pair<std::string_view, std::size_t>> all(by_name.begin(), by_name.end());
+  const auto more = [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  };
+  const std::size_t count = std::min(n, all.size());
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(count), all.end(), more);
+  std::vector<std::pair<std::string, std::size_t>> top;
+  for (std::size_t i = 0; i < count; ++i)
+    top.emplace_back(std::string(all[i].first), all[i].second);
+  return top;
+}
+
+Aggregator::Aggregator(AggregatorOptions options, std::int64_t now_ms) {
+  auto config = std::make_shared<AggregatorConfig>();
+  config->options = std::move(options);
+  for (const HistogramRule& rule : config->options.histogram_rules) {
+    BinIndex bins;
+    for (std::size_t i = 0; i < rule.bins.size(); ++i)
+      bins.bounds.emplace_back(rule.bins[i].second, i);
+    // Stable: of two bins with one bound, the first listed takes the values.
+    std::stable_sort(bins.bounds.begin(), bins.bounds.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    config->bin_index.push_back(std::move(bins));
+  }
+  config_ = std::move(config);
+  current_ = std::make_unique<IntervalData>(config_, now_ms, 0);
+}
+
+Aggregator::~Aggregator() = default;
+
+std::size_t Aggregator::series() const {
+  return current_->series();
+}
+std::size_t Aggregator::memory_bytes() const {
+  return current_->memory_bytes();
+}
+
+std::unique_ptr<Aggregator::Interval> Aggregator::rotate(std::int64_t now_ms) {
+  size_hint_ = current_->series();
+  auto next = std::make_unique<IntervalData>(config_, now_ms, size_hint_);
+  current_->end_ms = now_ms;
+  std::swap(next, current_);
+  return std::make_unique<Interval>(std::move(next));
+}
+
+void Aggregator::add_datagram(std::string_view payload, std::int64_t now_ms,
+                              const InvalidLineHandler& on_invalid) {
+  while (!payload.empty()) {
+    const void* nl = std::memchr(payload.data(), '\n', payload.size());
+    const std::size_t len =
+        nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - payload.data())
+           : payload.size();
+    std::string_view line = payload.substr(0, len);
+    payload.remove_prefix(nl ? len + 1 : len);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.empty()) add_line(line, now_ms, on_invalid);
+  }
+}
+
+void Aggregator::add_line(std::string_view line, std::int64_t now_ms,
+                          const InvalidLineHandler& on_invalid) {
+  ++stats_.lines;
+  if (const auto error = parse_line(line, parsed_)) {
+    ++stats_.invalid;
+    if (on_invalid) on_invalid(*error, line);
+    return;
+  }
+  if (parsed_.kind == LineKind::service_check) {
+    ++stats_.service_checks;
+    return;
+  }
+  if (parsed_.kind == LineKind::event) {
+    ++stats_.events;
+    return;
+  }
+  std::int64_t timestamp = kNoTimestamp;
+  if (parsed_.timestamp_ms) {
+    const double window_ms = config_->options.timestamp_window_s * 1000;
+    if (std::abs(static_cast<double>(*parsed_.timestamp_ms - now_ms)) > window_ms) {
+      ++stats_.out_of_window;
+      return;
+    }
+    timestamp = *parsed_.timestamp_ms;
+  }
+
+  key_.clear();
+  key_.push_back(0);  // the kind, set per sample below
+  key_.append(reinterpret_cast<const char*>(&timestamp), sizeof timestamp);
+  put_string(key_, parsed_.bucket);
+  put_string(key_, parsed_.name);
+  for (const TagView& tag : parsed_.tags) {
+    put_string(key_, tag.key);
+    put_string(key_, tag.value);
+  }
+
+  const double weight = 1 / parsed_.sample_rate;
+  bool dropped = false;
+  int last_kind = -1;
+  std::uint64_t hash = 0;
+  for (const Sample& sample : parsed_.samples) {
+    const Kind kind = kind_of(sample.type);
+    if (static_cast<int>(kind) != last_kind) {
+      key_[0] = static_cast<char>(kind);
+      hash = hash_bytes(key_.data(), key_.size());
+      last_kind = static_cast<int>(kind);
+    }
+    Series* series = current_->find_or_insert(key_, hash, parsed_);
+    if (!series) {
+      dropped = true;
+      continue;
+    }
+    switch (kind) {
+      case Kind::counter: series->value += sample.value * weight; break;
+      case Kind::gauge:
+        series->value = sample.delta ? series->value + sample.value : sample.value;
+        break;
+      case Kind::set: current_->add_set_member(*series, sample.member); break;
+      case Kind::timer: current_->add_timer_sample(*series, sample.value, weight); break;
+    }
+  }
+  if (dropped) {
+    ++stats_.series_cap_drops;
+    ++current_->cap_drops;
+  }
+}
+
+Aggregator::Interval::Interval(std::unique_ptr<IntervalData> data) : data_(std::move(data)) {}
+Aggregator::Interval::~Interval() = default;
+bool Aggregator::Interval::drain(std::vector<Metric>& out, std::size_t max_metrics) {
+  return data_->drain(out, max_metrics);
+}
+std::vector<std::pair<std::string, std::size_t>> Aggregator::Interval::top_names(
+    std::size_t n) const {
+  return data_->top_names(n);
+}
+std::uint64_t Aggregator::Interval::series_cap_drops() const {
+  return data_->cap_drops;
+}
+std::size_t Aggregator::Interval::series() const {
+  return data_->series();
+}
+std::int64_t Aggregator::Interval::start_ms() const {
+  return data_->start_ms();
+}
+std::int64_t Aggregator::Interval::end_ms() const {
+  return data_->end_ms;
+}
+
+}  // namespace bucky3::statsd
