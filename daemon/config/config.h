@@ -42,7 +42,7 @@ struct ModuleConfig {
   std::vector<bucky3::Tag> metadata;  // top-level merged with the module's (module wins); sorted
   std::size_t buffer_limit = 10000, chunk_size = 300;
   bool self_report = false, add_timestamps = false;
-  std::vector<FilterRule> filters;           // the module's own list replaces the top-level one
+  std::vector<FilterRule> filters;          // the module's own list replaces the top-level one
   std::uint64_t ring_size_bytes = 8 << 20;  // per ring; set on destinations or globally
 
   ModuleOptions options;

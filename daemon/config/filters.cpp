@@ -6,9 +6,8 @@
 namespace bucky3::config {
 
 Pattern compile_pattern(std::string_view text) {
-  return Pattern{std::string(text),
-                 std::regex(text.begin(), text.end(),
-                            std::regex::ECMAScript | std::regex::optimize)};
+  return Pattern{std::string(text), std::regex(text.begin(), text.end(),
+                                               std::regex::ECMAScript | std::regex::optimize)};
 }
 
 namespace {
@@ -26,7 +25,8 @@ bool search(const Pattern& p, std::string_view text) {
 
 }  // namespace
 
-bool Match::matches(std::string_view bucket_name, const std::vector<bucky3::Tag>& sorted_tags) const {
+bool Match::matches(std::string_view bucket_name,
+                    const std::vector<bucky3::Tag>& sorted_tags) const {
   if (bucket && !search(*bucket, bucket_name)) return false;
   if (name) {
     const std::string* value = find_tag(sorted_tags, "name");

@@ -25,7 +25,7 @@ Pattern compile_pattern(std::string_view text);
 // (unanchored) unless written with ^/$. An empty Match holds for every metric.
 struct Match {
   std::optional<Pattern> bucket;
-  std::optional<Pattern> name;                         // on the `name` tag
+  std::optional<Pattern> name;                            // on the `name` tag
   std::vector<std::pair<std::string, Pattern>> metadata;  // key -> regex on its value
 
   bool matches(const bucky3::Metric& m) const { return matches(m.bucket, m.metadata); }

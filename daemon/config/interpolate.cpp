@@ -13,7 +13,9 @@ namespace {
 bool is_name_start(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
 }
-bool is_name_char(char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
+bool is_name_char(char c) {
+  return is_name_start(c) || (c >= '0' && c <= '9');
+}
 
 }  // namespace
 
@@ -59,9 +61,8 @@ std::string interpolate(std::string_view text, const EnvLookup& lookup) {
     if (sep != std::string_view::npos) {
       if (!value || value->empty()) value = std::string(inner.substr(sep + 2));
     } else if (!value) {
-      throw InterpolationError("environment variable " + std::string(name) +
-                               " is not set (use ${" + std::string(name) +
-                               ":-default} to give a default)");
+      throw InterpolationError("environment variable " + std::string(name) + " is not set (use ${" +
+                               std::string(name) + ":-default} to give a default)");
     }
     out += *value;
     i = close + 1;

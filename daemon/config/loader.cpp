@@ -9,13 +9,13 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <regex>
 #include <set>
 #include <sstream>
-#include <cstring>
 
 #include "daemon/config/config.h"
 #include "daemon/config/interpolate.h"
@@ -111,8 +111,8 @@ std::optional<std::int64_t> parse_int(std::string_view text) {
 // Finite numbers only; YAML's .inf is read where it is allowed (histogram bins).
 std::optional<double> parse_number(std::string_view text) {
   if (!text.empty() && text[0] == '+') text.remove_prefix(1);
-  if (text.empty() || !(std::isdigit(static_cast<unsigned char>(text[0])) || text[0] == '-' ||
-                        text[0] == '.')) {
+  if (text.empty() ||
+      !(std::isdigit(static_cast<unsigned char>(text[0])) || text[0] == '-' || text[0] == '.')) {
     return std::nullopt;
   }
   double value = 0;
@@ -124,8 +124,8 @@ std::optional<double> parse_number(std::string_view text) {
 }
 
 bool is_infinity(std::string_view text) {
-  return text == ".inf" || text == ".Inf" || text == ".INF" || text == "+.inf" ||
-         text == "+.Inf" || text == "+.INF";
+  return text == ".inf" || text == ".Inf" || text == ".INF" || text == "+.inf" || text == "+.Inf" ||
+         text == "+.INF";
 }
 
 struct SizeUnit {
@@ -159,10 +159,10 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
   return count * multiplier;
 }
 
+// "4GiB" where a binary unit divides the size exactly, else "1000 bytes".
 std::string format_size(std::uint64_t bytes) {
-  for (const auto& unit : kSizeUnits) {
-    if (unit.bytes > 1 && bytes >= unit.bytes && bytes % unit.bytes == 0 &&
-        unit.suffix.find('i') != std::string_view::npos) {
+  for (const auto& unit : {kSizeUnits[2], kSizeUnits[1], kSizeUnits[0]}) {
+    if (bytes >= unit.bytes && bytes % unit.bytes == 0) {
       return std::to_string(bytes / unit.bytes) + std::string(unit.suffix);
     }
   }
@@ -490,8 +490,8 @@ class Loader {
         fail(item, rule_path,
              "a rule needs at least one action: drop, set_metadata, remove_metadata or bucket");
       }
-      if (rule.drop && (!rule.set_metadata.empty() || !rule.remove_metadata.empty() ||
-                        rule.bucket)) {
+      if (rule.drop &&
+          (!rule.set_metadata.empty() || !rule.remove_metadata.empty() || rule.bucket)) {
         fail(item, rule_path, "drop: true ends the rules; its other actions would never run");
       }
       out.push_back(std::move(rule));
@@ -556,9 +556,9 @@ class Loader {
     } else if (e.key == "metadata") {
       // The module's tags overlay the top-level ones key by key.
       for (auto& [key, value] : string_map(v, path)) {
-        const auto it = std::lower_bound(
-            target.metadata.begin(), target.metadata.end(), key,
-            [](const Tag& t, const std::string& k) { return t.key < k; });
+        const auto it =
+            std::lower_bound(target.metadata.begin(), target.metadata.end(), key,
+                             [](const Tag& t, const std::string& k) { return t.key < k; });
         if (it != target.metadata.end() && it->key == key) {
           it->value = value;
         } else {
@@ -622,9 +622,9 @@ class Loader {
       case OptionKind::size: return size(v, path, spec.min, spec.max);
       case OptionKind::octal_mode: {
         std::string text = scalar(v, path, "an octal file mode");
-        const bool octal = (text.size() == 3 || text.size() == 4) &&
-                           std::all_of(text.begin(), text.end(),
-                                       [](char c) { return c >= '0' && c <= '7'; });
+        const bool octal =
+            (text.size() == 3 || text.size() == 4) &&
+            std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '7'; });
         if (!octal) fail(v, path, "must be an octal file mode like \"0660\", got " + quote(text));
         return text;
       }
@@ -633,8 +633,7 @@ class Loader {
         if (text.empty() && unset_when_empty(spec)) return std::monostate{};
         const auto hp = parse_host_port(text);
         if (!hp || !hp->port) {
-          fail(v, path,
-               "must be host:port (IPv6 in brackets, \"[::1]:8125\"), got " + quote(text));
+          fail(v, path, "must be host:port (IPv6 in brackets, \"[::1]:8125\"), got " + quote(text));
         }
         return text;
       }
@@ -712,8 +711,7 @@ class Loader {
       const auto type_entry =
           std::find_if(body.begin(), body.end(), [](const Entry& e) { return e.key == "type"; });
       if (type_entry == body.end()) {
-        fail(m.value, join(path, "type"),
-             "is required, one of " + list_names(known_types()));
+        fail(m.value, join(path, "type"), "is required, one of " + list_names(known_types()));
       }
       ModuleConfig module = globals;
       module.name = m.key;
@@ -738,13 +736,13 @@ class Loader {
         } else if (e.key == "destinations" && module.role == ModuleRole::source) {
           pending.push_back({config.modules.size(), e.value, p});
         } else if (e.key == "destinations") {
-          fail(e.key_node, p, "only sources have destinations; " + module.type +
-                                  " is a destination");
+          fail(e.key_node, p,
+               "only sources have destinations; " + module.type + " is a destination");
         } else if (parse_global(e, p, module,
                                 module.role == ModuleRole::source ? &module : nullptr)) {
-        } else if (const auto spec = std::find_if(
-                       schema.begin(), schema.end(),
-                       [&](const OptionSpec& s) { return s.key == e.key; });
+        } else if (const auto spec =
+                       std::find_if(schema.begin(), schema.end(),
+                                    [&](const OptionSpec& s) { return s.key == e.key; });
                    spec != schema.end()) {
           module.options.set(spec->key, option(*spec, e.value, p, module.options));
         } else {
@@ -758,9 +756,8 @@ class Loader {
         }
         if (spec.default_yaml.empty()) continue;
         const std::string p = join(path, spec.key);
-        module.options.set(spec.key,
-                           option(spec, YAML::Load(std::string(spec.default_yaml)), p,
-                                  module.options));
+        module.options.set(
+            spec.key, option(spec, YAML::Load(std::string(spec.default_yaml)), p, module.options));
       }
       config.modules.push_back(std::move(module));
     }
@@ -839,6 +836,8 @@ Config load_config_file(const std::string& path) {
   return load_config_text(text.str(), path);
 }
 
-Config load_builtin_config() { return load_config_text(builtin_config_yaml(), "<builtin>"); }
+Config load_builtin_config() {
+  return load_config_text(builtin_config_yaml(), "<builtin>");
+}
 
 }  // namespace bucky3::config

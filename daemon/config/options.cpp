@@ -16,7 +16,9 @@ constexpr double KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
 constexpr double kMaxInt = 1e12;  // far above any sane count, well inside int64
 
 // Regex lists shared by linux_stats' six whitelist/blacklist keys.
-constexpr OptionSpec regex_list(std::string_view key) { return {key, K::regex_list, ""}; }
+constexpr OptionSpec regex_list(std::string_view key) {
+  return {key, K::regex_list, ""};
+}
 
 constexpr std::array statsd_schema{
     OptionSpec{"local_host", K::listen_address, "127.0.0.1:8125"},
@@ -124,9 +126,13 @@ const TypeInfo* find_type(std::string_view type) {
 
 }  // namespace
 
-std::span<const std::string_view> known_types() { return kTypeNames; }
+std::span<const std::string_view> known_types() {
+  return kTypeNames;
+}
 
-bool is_known_type(std::string_view type) { return find_type(type) != nullptr; }
+bool is_known_type(std::string_view type) {
+  return find_type(type) != nullptr;
+}
 
 ModuleRole role_of(std::string_view type) {
   const TypeInfo* info = find_type(type);

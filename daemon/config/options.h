@@ -84,7 +84,9 @@ class ModuleOptions {
 
   // Used by the loader.
   void set(std::string_view key, Value value);
-  void set_histogram_bins(std::vector<HistogramBinRule> rules) { histogram_bins_ = std::move(rules); }
+  void set_histogram_bins(std::vector<HistogramBinRule> rules) {
+    histogram_bins_ = std::move(rules);
+  }
 
  private:
   const OptionSpec& spec(std::string_view key) const;
