@@ -8,3 +8,5 @@ bucky3_add_test(line_parser SOURCES ${PROJECT_SOURCE_DIR}/tests/test_line_parser
   LIBS bucky3_statsd_core LABELS unit)
 bucky3_add_test(aggregator SOURCES ${PROJECT_SOURCE_DIR}/tests/test_aggregator.cpp
   LIBS bucky3_statsd_core LABELS unit)
+bucky3_add_bench(statsd_parse SOURCES ${PROJECT_SOURCE_DIR}/bench/statsd_parse.cpp
+  LIBS bucky3_statsd_core benchmark::benchmark)

@@ -71,17 +71,16 @@ std::uint64_t hash_bytes(const char* p, std::size_t n) {
   return fold(fold(a ^ k0 ^ h, b ^ k1), k2 ^ n);
 }
 
-void put_varint(std::string& out, std::size_t v) {
+// Writes through a raw pointer: the caller sized the buffer for the worst case.
+char* put_string(char* out, std::string_view s) {
+  std::size_t v = s.size();
   while (v >= 0x80) {
-    out.push_back(static_cast<char>(0x80 | (v & 0x7f)));
+    *out++ = static_cast<char>(0x80 | (v & 0x7f));
     v >>= 7;
   }
-  out.push_back(static_cast<char>(v));
-}
-
-void put_string(std::string& out, std::string_view s) {
-  put_varint(out, s.size());
-  out.append(s);
+  *out++ = static_cast<char>(v);
+  std::memcpy(out, s.data(), s.size());
+  return out + s.size();
 }
 
 std::string_view get_string(const char*& p) {
@@ -618,15 +617,21 @@ void Aggregator::add_line(std::string_view line, std::int64_t now_ms,
     timestamp = *parsed_.timestamp_ms;
   }
 
-  key_.clear();
-  key_.push_back(0);  // the kind, set per sample below
-  key_.append(reinterpret_cast<const char*>(&timestamp), sizeof timestamp);
-  put_string(key_, parsed_.bucket);
-  put_string(key_, parsed_.name);
+  // A varint length takes at most 10 bytes; the buffer only ever grows.
+  std::size_t worst = kKeyHeader + 20 + parsed_.bucket.size() + parsed_.name.size();
+  for (const TagView& tag : parsed_.tags) worst += 20 + tag.key.size() + tag.value.size();
+  if (key_.size() < worst) key_.resize(worst);
+  char* out = key_.data();
+  *out++ = 0;  // the kind, set per sample below
+  std::memcpy(out, &timestamp, sizeof timestamp);
+  out += sizeof timestamp;
+  out = put_string(out, parsed_.bucket);
+  out = put_string(out, parsed_.name);
   for (const TagView& tag : parsed_.tags) {
-    put_string(key_, tag.key);
-    put_string(key_, tag.value);
+    out = put_string(out, tag.key);
+    out = put_string(out, tag.value);
   }
+  const std::string_view key(key_.data(), std::size_t(out - key_.data()));
 
   const double weight = 1 / parsed_.sample_rate;
   bool dropped = false;
@@ -636,10 +641,10 @@ void Aggregator::add_line(std::string_view line, std::int64_t now_ms,
     const Kind kind = kind_of(sample.type);
     if (static_cast<int>(kind) != last_kind) {
       key_[0] = static_cast<char>(kind);
-      hash = hash_bytes(key_.data(), key_.size());
+      hash = hash_bytes(key.data(), key.size());
       last_kind = static_cast<int>(kind);
     }
-    Series* series = current_->find_or_insert(key_, hash, parsed_);
+    Series* series = current_->find_or_insert(key, hash, parsed_);
     if (!series) {
       dropped = true;
       continue;

@@ -1,6 +1,7 @@
 // StatsD line parsing; see line_parser.h and docs/STATSD.md for the grammar.
 #include "collectors/statsd/line_parser.h"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -22,20 +23,23 @@ namespace {
 
 constexpr std::string_view kContainerTag = "container_id";
 
+// Byte classes, so the scanners test one table entry per byte. Names and tag
+// keys: a letter, then letters, digits, '_', '.', '-'.
+constexpr std::uint8_t kLetter = 1, kNameChar = 2;
+constexpr auto kClasses = [] {
+  std::array<std::uint8_t, 256> table{};
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = kLetter | kNameChar;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = kLetter | kNameChar;
+  for (int c = '0'; c <= '9'; ++c) table[c] = kNameChar;
+  table['_'] = table['.'] = table['-'] = kNameChar;
+  return table;
+}();
+
 bool is_letter(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  return kClasses[static_cast<std::uint8_t>(c)] & kLetter;
 }
 bool is_name_char(char c) {
-  return is_letter(c) || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-}
-
-// Names and tag keys: a letter, then letters, digits, '_', '.', '-'.
-bool is_identifier(std::string_view s) {
-  if (s.empty() || !is_letter(s[0])) return false;
-  for (char c : s.substr(1)) {
-    if (!is_name_char(c)) return false;
-  }
-  return true;
+  return kClasses[static_cast<std::uint8_t>(c)] & kNameChar;
 }
 
 bool is_ascii(std::string_view s) {
@@ -104,36 +108,51 @@ bool unescape(std::string_view raw, std::string& out) {
   return true;
 }
 
+// The end of the tag item starting at p: the next ',' not escaped.
+const char* item_end(const char* p, const char* end) {
+  while (p < end && *p != ',') p += (*p == '\\' && p + 1 < end) ? 2 : 1;
+  return p;
+}
+
 // Parses "k:v,k2=v2,bare,k3=a\,b" (DogStatsD field or Telegraf name suffix),
-// appending to out.tags in arrival order.
+// appending to out.tags in arrival order. One pass: keys are validated while
+// they are scanned.
 std::optional<ParseError> parse_tags(std::string_view text, ParsedLine& out) {
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    // Find the item's end: the next ',' not escaped.
-    std::size_t end = pos;
-    bool escaped = false;
-    while (end < text.size() && text[end] != ',') {
-      if (text[end] == '\\') {
-        escaped = true;
-        ++end;  // skip the escaped byte, which may be ','
-      }
-      ++end;
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  while (p < end) {
+    if (*p == ',') {  // trailing or doubled comma
+      ++p;
+      continue;
     }
-    if (end > text.size()) end = text.size();
-    const std::string_view item = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (item.empty()) continue;  // trailing or doubled comma
-    const std::size_t split = item.find_first_of("=:");
-    const std::string_view key = item.substr(0, split);
-    if (!is_identifier(key)) return ParseError{"invalid tag key", item};
-    if (split == std::string_view::npos) {
+    const char* const item = p;
+    const auto invalid_key = [&] {
+      return ParseError{"invalid tag key", {item, std::size_t(item_end(item, end) - item)}};
+    };
+    if (!is_letter(*p)) return invalid_key();
+    ++p;
+    while (p < end && is_name_char(*p)) ++p;
+    const std::string_view key(item, std::size_t(p - item));
+    if (p == end || *p == ',') {
       out.tags.push_back({key, "true"});
       continue;
     }
-    std::string_view value = item.substr(split + 1);
+    if (*p != '=' && *p != ':') return invalid_key();
+    const char* const value_begin = ++p;
+    bool escaped = false;
+    while (p < end && *p != ',') {
+      if (*p == '\\') {
+        escaped = true;
+        if (p + 1 < end) ++p;  // the escaped byte may be ','
+      }
+      ++p;
+    }
+    std::string_view value(value_begin, std::size_t(p - value_begin));
     if (escaped) {
       const std::size_t start = out.unescaped.size();
-      if (!unescape(value, out.unescaped)) return ParseError{"invalid escape in tag value", item};
+      if (!unescape(value, out.unescaped)) {
+        return ParseError{"invalid escape in tag value", {item, std::size_t(p - item)}};
+      }
       value = std::string_view(out.unescaped).substr(start);
     }
     out.tags.push_back({key, value});
@@ -250,14 +269,30 @@ std::optional<ParseError> parse_line(std::string_view line, ParsedLine& out) {
   // into `unescaped` stay valid.
   out.unescaped.reserve(line.size());
 
-  const std::size_t colon = line.find(':');
-  if (colon == std::string_view::npos) return ParseError{"no ':' after the name", line};
-  const std::string_view head = line.substr(0, colon);  // name[,k=v...]
-  const std::size_t comma = head.find(',');
-  out.name = head.substr(0, comma);
-  if (!is_identifier(out.name)) return ParseError{"invalid name", out.name};
-  if (comma != std::string_view::npos) {
-    if (auto error = parse_tags(head.substr(comma + 1), out)) return error;
+  // The name, validated as it is scanned; the common line has no Telegraf tags.
+  const char* p = line.data();
+  const char* const end = p + line.size();
+  if (p < end && is_letter(*p)) {
+    ++p;
+    while (p < end && is_name_char(*p)) ++p;
+  }
+  std::size_t colon;
+  if (p < end && *p == ':' && p != line.data()) {
+    colon = std::size_t(p - line.data());
+    out.name = line.substr(0, colon);
+  } else if (p < end && *p == ',' && p != line.data()) {
+    out.name = line.substr(0, std::size_t(p - line.data()));
+    colon = line.find(':', out.name.size());
+    if (colon == std::string_view::npos) return ParseError{"no ':' after the name", line};
+    if (auto error =
+            parse_tags(line.substr(out.name.size() + 1, colon - out.name.size() - 1), out)) {
+      return error;
+    }
+  } else {
+    colon = line.find(':');
+    if (colon == std::string_view::npos) return ParseError{"no ':' after the name", line};
+    const std::string_view head = line.substr(0, colon);
+    return ParseError{"invalid name", head.substr(0, head.find(','))};
   }
 
   // "v[:v...]|type[:v[:v...]|type...]" then fields: a type segment with a
@@ -268,7 +303,9 @@ std::optional<ParseError> parse_line(std::string_view line, ParsedLine& out) {
     if (bar == std::string_view::npos) return ParseError{"no '|' and type after the value", rest};
     const std::string_view values = rest.substr(0, bar);
     rest = rest.substr(bar + 1);
-    const std::size_t type_end = rest.find_first_of(":|");
+    std::size_t type_end = 0;  // types are one or two bytes: no search needed
+    while (type_end < rest.size() && rest[type_end] != ':' && rest[type_end] != '|') ++type_end;
+    if (type_end == rest.size()) type_end = std::string_view::npos;
     const std::string_view type_token = rest.substr(0, type_end);
     const auto type = parse_type(type_token);
     if (!type) return ParseError{"unknown type", type_token};
