@@ -147,10 +147,18 @@ void ModuleRuntime::record_recent(std::string_view reason, std::string_view text
 }
 
 void ModuleRuntime::request_stop() {
-  if (stopping_) return;
-  stopping_ = true;
+  if (stop_requested_) return;
+  stop_requested_ = true;
   for (auto& handler : stop_handlers_) handler();
   stop_waiter();
+  // A destination hands on what is already in its rings, so a whole-agent stop
+  // (sources stop first and flush) loses nothing; bounded by what is there now.
+  if (batch_handler_ && !paused_) {
+    for (int round = 0; round < 1000; ++round) {
+      if (!drain_once()) break;
+    }
+  }
+  stopping_ = true;
   flush_timer_.cancel();
   heartbeat_timer_.cancel();
   signals_.cancel();
@@ -274,8 +282,7 @@ void ModuleRuntime::resume_consuming() {
   asio::post(io_, [this] { drain_rings(); });
 }
 
-void ModuleRuntime::drain_rings() {
-  if (stopping_ || paused_) return;
+bool ModuleRuntime::drain_once() {
   // Bounded work per call so HTTP and timers interleave with a backlog.
   constexpr int kMaxBatchesPerCall = 64;
   int handled = 0;
@@ -308,7 +315,12 @@ void ModuleRuntime::drain_rings() {
       break;
     }
   }
-  if (more && !paused_) {
+  return more && !paused_;
+}
+
+void ModuleRuntime::drain_rings() {
+  if (stopping_ || paused_) return;
+  if (drain_once()) {
     asio::post(io_, [this] { drain_rings(); });
     return;
   }

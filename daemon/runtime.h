@@ -96,6 +96,7 @@ class ModuleRuntime {
   void schedule_flush(std::chrono::steady_clock::time_point when);
   void maybe_self_report(std::int64_t now_ms);
   void drain_rings();
+  bool drain_once();  // true when more records wait
   void start_waiter();
   void stop_waiter();
 
@@ -107,7 +108,8 @@ class ModuleRuntime {
   boost::asio::steady_timer flush_timer_;
   std::unique_ptr<shm::HealthBlock> health_;
   std::size_t slot_ = 0;
-  bool stopping_ = false;
+  bool stop_requested_ = false;  // request_stop() ran (handlers may call it again)
+  bool stopping_ = false;        // the loop is being torn down
   std::vector<std::function<void()>> stop_handlers_;
   std::function<void(std::int64_t)> flush_handler_;
   std::chrono::steady_clock::time_point flush_grid_start_;

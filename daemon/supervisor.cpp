@@ -207,27 +207,37 @@ std::optional<std::chrono::milliseconds> Supervisor::next_timeout() const {
 }
 
 int Supervisor::stop_all() {
-  for (auto& child : children_) {
-    child.restart_at.reset();
-    if (child.pid > 0) {
-      health_->set_state(child.slot, shm::ModuleState::stopping);
-      ::kill(child.pid, SIGTERM);
-    }
-  }
+  for (auto& child : children_) child.restart_at.reset();
   const auto deadline = Clock::now() + kStopGrace;
-  const auto running = [this] {
+  const auto running = [this](std::optional<config::ModuleRole> role) {
     for (const auto& child : children_)
-      if (child.pid > 0) return true;
+      if (child.pid > 0 && (!role || child.module->role == *role)) return true;
     return false;
   };
-  while (running()) {
-    const auto left = deadline - Clock::now();
-    if (left <= Clock::duration::zero()) break;
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-    timespec timeout{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-    ::sigtimedwait(&signals_, nullptr, &timeout);  // any signal: look again
-    reap(true);
-  }
+  const auto terminate = [this](config::ModuleRole role) {
+    for (auto& child : children_) {
+      if (child.pid > 0 && child.module->role == role) {
+        health_->set_state(child.slot, shm::ModuleState::stopping);
+        ::kill(child.pid, SIGTERM);
+      }
+    }
+  };
+  const auto wait_for = [&](std::optional<config::ModuleRole> role) {
+    while (running(role)) {
+      const auto left = deadline - Clock::now();
+      if (left <= Clock::duration::zero()) break;
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+      timespec timeout{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+      ::sigtimedwait(&signals_, nullptr, &timeout);  // any signal: look again
+      reap(true);
+    }
+  };
+  // Sources first: they flush what they aggregated into the rings, and the
+  // destinations, still running, hand it on before they are stopped in turn.
+  terminate(config::ModuleRole::source);
+  wait_for(config::ModuleRole::source);
+  terminate(config::ModuleRole::destination);
+  wait_for(std::nullopt);
   bool killed = false;
   for (auto& child : children_) {
     if (child.pid <= 0) continue;
@@ -235,7 +245,7 @@ int Supervisor::stop_all() {
     ::kill(child.pid, SIGKILL);
     killed = true;
   }
-  while (running()) {
+  while (running(std::nullopt)) {
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, 0);
     if (pid < 0 && errno != EINTR) break;

@@ -1,0 +1,196 @@
+// tests/test_e2e_debug.cpp — end to end through real processes: StatsD lines
+// over UDP and TCP into a running bucky3, through the shared-memory rings, out
+// of debug_output as JSON Lines, checked value by value.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <QtTest>
+#include <cmath>
+#include <map>
+
+#include "tests/support/agent.h"
+
+using namespace bucky3::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+void send_udp(int port, const std::string& payload) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::close(fd);
+}
+
+bool send_tcp(int port, const std::string& payload) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return false;
+  }
+  const bool ok = ::send(fd, payload.data(), payload.size(), 0) == ssize_t(payload.size());
+  ::close(fd);
+  return ok;
+}
+
+// One JSON object per output line, keyed by bucket + sorted metadata.
+std::map<QString, QJsonObject> parse_lines(const std::string& out) {
+  std::map<QString, QJsonObject> result;
+  for (const auto& line : QByteArray::fromStdString(out).split('\n')) {
+    if (line.isEmpty()) continue;
+    const auto doc = QJsonDocument::fromJson(line);
+    if (!doc.isObject()) continue;
+    const auto obj = doc.object();
+    QString key = obj["bucket"].toString();
+    const auto meta = obj["metadata"].toObject();
+    for (const auto& k : meta.keys()) {
+      if (k == "host") continue;
+      key += " " + k + "=" + meta[k].toString();
+    }
+    result[key] = obj;
+  }
+  return result;
+}
+
+struct Agent {
+  TempDir dir;
+  Process process;
+  std::string instance = unique_instance();
+  int udp = free_port(true);
+  int tcp = free_port(false);
+  std::string flush_interval = "0.5";
+
+  void start() {
+    const auto config = "instance: " + instance +
+                        "\n"
+                        "flush_interval: " + flush_interval + "\n"
+                        "randomize_startup: false\n"
+                        "metadata: {host: e2e}\n"
+                        "modules:\n"
+                        "  statsd:\n"
+                        "    type: statsd_server\n"
+                        "    local_host: 127.0.0.1:" + std::to_string(udp) + "\n"
+                        "    tcp_host: 127.0.0.1:" + std::to_string(tcp) + "\n"
+                        "    percentile_thresholds: [90, 100]\n"
+                        "    histogram_bins:\n"
+                        "      - match: {name: \"^lat$\"}\n"
+                        "        bins: {fast: 5, slow: .inf}\n"
+                        "  out:\n"
+                        "    type: debug_output\n"
+                        "    format: json\n";
+    process.start({bucky3_binary(), dir.write("bucky3.yaml", config)}, dir.path());
+  }
+  ~Agent() {
+    process.signal(SIGTERM);
+    process.wait(10s);
+  }
+};
+
+const char* kMix =
+    "foo:1|c\nfoo:1|c\nfoo:1|c\nfoo:2|c|@0.5\n"
+    "g:5|g\ng:+3|g\ng2:-2|g\n"
+    "s:a|s\ns:b|s\ns:a|s\n"
+    "lat:1|ms\nlat:2|ms\nlat:3|ms\nlat:4|ms\nlat:5|ms\nlat:6|ms\nlat:7|ms\nlat:8|ms\nlat:9|ms\nlat:10|ms\n"
+    "tagged:1|c|#env:prod,region=eu\n"
+    "this is not statsd\n"
+    "over:1|c|#bucket=custom\n";
+
+void check_mix(const std::map<QString, QJsonObject>& got) {
+  const auto values = [&](const QString& key) {
+    const auto it = got.find(key);
+    if (it == got.end()) {
+      qWarning() << "missing" << key;
+      return QJsonObject{};
+    }
+    return it->second["values"].toObject();
+  };
+  QCOMPARE(values("stats_counters name=foo")["count"].toDouble(), 7.0);
+  QVERIFY(values("stats_counters name=foo")["rate"].toDouble() > 0);
+  QCOMPARE(got.at("stats_gauges name=g")["value"].toDouble(), 8.0);
+  QCOMPARE(got.at("stats_gauges name=g2")["value"].toDouble(), -2.0);
+  QCOMPARE(values("stats_sets name=s")["count"].toDouble(), 2.0);
+  const auto p90 = values("stats_timers name=lat percentile=90");
+  QCOMPARE(p90["count"].toDouble(), 9.0);
+  QCOMPARE(p90["lower"].toDouble(), 1.0);
+  QCOMPARE(p90["upper"].toDouble(), 9.0);
+  QCOMPARE(p90["mean"].toDouble(), 5.0);
+  QCOMPARE(p90["sum"].toDouble(), 45.0);
+  QVERIFY(std::abs(p90["stdev"].toDouble() - std::sqrt(7.5)) < 1e-9);
+  const auto p100 = values("stats_timers name=lat percentile=100");
+  QCOMPARE(p100["count"].toDouble(), 10.0);
+  QCOMPARE(p100["sum"].toDouble(), 55.0);
+  const auto fast = values("stats_histograms histogram=fast name=lat");
+  QCOMPARE(fast["count"].toDouble(), 4.0);  // 1..4: strictly under 5
+  QCOMPARE(fast["upper"].toDouble(), 4.0);
+  QCOMPARE(values("stats_histograms histogram=slow name=lat")["count"].toDouble(), 6.0);
+  QCOMPARE(values("stats_counters env=prod name=tagged region=eu")["count"].toDouble(), 1.0);
+  QCOMPARE(values("custom name=over")["count"].toDouble(), 1.0);
+  // Global metadata merged into every metric.
+  for (const auto& [key, obj] : got) QCOMPARE(obj["metadata"].toObject()["host"].toString(), QString("e2e"));
+}
+
+}  // namespace
+
+class TestE2eDebug : public QObject {
+  Q_OBJECT
+ private slots:
+  void udp_mix_comes_out_exact() {
+    Agent agent;
+    agent.start();
+    // The UDP socket is bound before the module says it listens.
+    QVERIFY2(poll_until([&] { return agent.process.err().find("listening on UDP") != std::string::npos; }, 10s),
+             agent.process.err().c_str());
+    send_udp(agent.udp, kMix);  // one datagram: one flush interval
+    QVERIFY2(poll_until([&] { return parse_lines(agent.process.out()).size() >= 10; }, 10s),
+             agent.process.out().c_str());
+    // Let one more flush pass so nothing half-written is read.
+    std::this_thread::sleep_for(600ms);
+    check_mix(parse_lines(agent.process.out()));
+    QVERIFY(agent.process.err().find("skipped line") != std::string::npos);
+  }
+
+  void tcp_mix_comes_out_exact() {
+    Agent agent;
+    agent.start();
+    QVERIFY(poll_until([&] { return agent.process.err().find("listening on UDP") != std::string::npos; }, 10s));
+    QVERIFY(poll_until([&] { return send_tcp(agent.tcp, kMix); }, 5s));
+    QVERIFY2(poll_until([&] { return parse_lines(agent.process.out()).size() >= 10; }, 10s),
+             agent.process.out().c_str());
+    std::this_thread::sleep_for(600ms);
+    check_mix(parse_lines(agent.process.out()));
+  }
+
+  void sigterm_flushes_what_was_received() {
+    Agent agent;
+    agent.flush_interval = "60";  // no flush but the one at stop
+    agent.start();
+    QVERIFY(poll_until([&] { return agent.process.err().find("listening on UDP") != std::string::npos; }, 10s));
+    // Stop before the next flush: sources stop first and flush what they
+    // hold, and the destination prints what is in its ring before it stops.
+    send_udp(agent.udp, "last:5|c\n");
+    // TODO(#5): the receiver reads its socket dry at stop; until then give the
+    // loop a moment to take the datagram in.
+    std::this_thread::sleep_for(200ms);
+    agent.process.signal(SIGTERM);
+    const auto status = agent.process.wait(10s);
+    QVERIFY(status.has_value());
+    QCOMPARE(WEXITSTATUS(*status), 0);
+    const auto got = parse_lines(agent.process.out());
+    QVERIFY2(got.count("stats_counters name=last") == 1, agent.process.out().c_str());
+    QCOMPARE(got.at("stats_counters name=last")["values"].toObject()["count"].toDouble(), 5.0);
+  }
+};
+
+QTEST_GUILESS_MAIN(TestE2eDebug)
+#include "test_e2e_debug.moc"
