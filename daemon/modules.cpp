@@ -1,6 +1,7 @@
 // Module type → entry point. Types the config accepts but this build lacks map to nullptr.
 #include "daemon/modules.h"
 
+#include "collectors/linux/module/module.h"
 #include "collectors/statsd/server.h"
 #include "exporters/debug/module/module.h"
 
@@ -9,6 +10,7 @@ namespace bucky3::daemon {
 ModuleEntry find_module_entry(std::string_view type) {
   if (type == "debug_output") return &debug_output::run_debug_output;
   if (type == "statsd_server") return &statsd::run_statsd_server;
+  if (type == "linux_stats") return &linux_stats::run_linux_stats;
   return nullptr;
 }
 
