@@ -10,3 +10,5 @@ bucky3_add_test(aggregator SOURCES ${PROJECT_SOURCE_DIR}/tests/test_aggregator.c
   LIBS bucky3_statsd_core LABELS unit)
 bucky3_add_bench(statsd_parse SOURCES ${PROJECT_SOURCE_DIR}/bench/statsd_parse.cpp
   LIBS bucky3_statsd_core benchmark::benchmark)
+bucky3_add_fuzzer(line_parser SOURCES ${PROJECT_SOURCE_DIR}/fuzz/fuzz_line_parser.cpp
+  LIBS bucky3_statsd_core)
