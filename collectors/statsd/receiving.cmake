@@ -12,3 +12,13 @@ bucky3_add_test(decompress
 bucky3_add_fuzzer(decompress
   SOURCES ${PROJECT_SOURCE_DIR}/fuzz/fuzz_decompress.cpp
   LIBS bucky3_statsd_decompress)
+
+add_library(bucky3_statsd_receiver STATIC ${CMAKE_CURRENT_LIST_DIR}/receiver.cpp)
+target_include_directories(bucky3_statsd_receiver PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(bucky3_statsd_receiver
+  PRIVATE bucky3_statsd_decompress bucky3_common Boost::headers Threads::Threads)
+
+bucky3_add_test(statsd_receiver
+  SOURCES ${PROJECT_SOURCE_DIR}/tests/test_statsd_receiver.cpp
+  LIBS bucky3_statsd_receiver Boost::headers PkgConfig::ZSTD ZLIB::ZLIB
+  LABELS unit)
