@@ -1,0 +1,205 @@
+// The SPSC record ring: producer, consumer and observer cursors; see segment.h
+// and docs/SHM.md. A record is an 8-byte RecordHeader and its payload, padded to
+// 8 bytes; a record never wraps: when it does not fit before the end of the
+// ring, a padding header fills the rest and the record starts at offset 0.
+#include <cstring>
+
+#include "common/log.h"
+#include "shm/futex.h"
+#include "shm/layout.h"
+#include "shm/segment.h"
+
+namespace bucky3::shm {
+
+namespace {
+
+constexpr std::uint64_t framed_size(std::uint64_t payload) {
+  return record_header_bytes + (payload + 7) / 8 * 8;
+}
+
+RecordHeader read_header(const std::byte* data, std::uint64_t offset) {
+  RecordHeader header;
+  std::memcpy(&header, data + offset, sizeof header);
+  return header;
+}
+
+void check_writable(const DestinationSegment& segment, const char* role) {
+  if (segment.access() != Access::read_write) {
+    throw ShmError(segment.name() + ": a " + role + " needs a read-write mapping");
+  }
+}
+
+}  // namespace
+
+RingWriter::RingWriter(DestinationSegment& segment, std::size_t ring)
+    : header_(&segment.ring_header(ring)),
+      data_(segment.ring_data(ring)),
+      capacity_(segment.ring_capacity()),
+      doorbell_(&segment.layout().doorbell) {
+  check_writable(segment, "ring writer");
+  // acquire: pairs with the consumer's release store; a lower bound is enough.
+  cached_read_ = header_->read_pos.load(std::memory_order_acquire);
+  // A restarted producer appends after the last published record; whatever a
+  // crashed predecessor wrote past write_pos was never visible and is overwritten.
+}
+
+bool RingWriter::try_write(std::span<const std::byte> record) {
+  // relaxed: we are the only writer of write_pos and of the statistics.
+  const auto write = header_->write_pos.load(std::memory_order_relaxed);
+  const auto framed = framed_size(record.size());
+  const auto offset = write % capacity_;
+  const auto to_end = capacity_ - offset;
+  const auto needed = framed <= to_end ? framed : to_end + framed;
+  bool fits = record.size() <= max_record_bytes(capacity_);
+  if (fits && write + needed - cached_read_ > capacity_) {
+    // acquire: pairs with the release in RingReader::commit(); the consumer is
+    // done with every byte before read_pos, so we may overwrite them.
+    cached_read_ = header_->read_pos.load(std::memory_order_acquire);
+    fits = write + needed - cached_read_ <= capacity_;
+  }
+  if (!fits) {
+    header_->records_dropped.store(header_->records_dropped.load(std::memory_order_relaxed) + 1,
+                                   std::memory_order_relaxed);
+    header_->bytes_dropped.store(
+        header_->bytes_dropped.load(std::memory_order_relaxed) + record.size(),
+        std::memory_order_relaxed);
+    return false;
+  }
+  // relaxed store + release fence: an observer that copies any of the bytes
+  // below and then (after its acquire fence) loads claim_pos sees this claim.
+  header_->claim_pos.store(write + needed, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  auto at = offset;
+  if (framed > to_end) {
+    const RecordHeader padding{static_cast<std::uint32_t>(to_end - record_header_bytes),
+                               record_type_padding};
+    std::memcpy(data_ + at, &padding, sizeof padding);
+    at = 0;
+  }
+  const RecordHeader header{static_cast<std::uint32_t>(record.size()), record_type_data};
+  std::memcpy(data_ + at, &header, sizeof header);
+  if (!record.empty()) std::memcpy(data_ + at + record_header_bytes, record.data(), record.size());
+  // release: pairs with the acquire in RingReader::peek() and RingObserver::next();
+  // the record's bytes are visible before the new position is. A crash before
+  // this store leaves nothing visible.
+  header_->write_pos.store(write + needed, std::memory_order_release);
+  header_->records_written.store(header_->records_written.load(std::memory_order_relaxed) + 1,
+                                 std::memory_order_relaxed);
+  header_->bytes_written.store(
+      header_->bytes_written.load(std::memory_order_relaxed) + record.size(),
+      std::memory_order_relaxed);
+  // seq_cst fence: pairs with the one in wait_for_data() after the consumer's
+  // sleepers store; either we see the sleeper or it sees our write_pos.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (doorbell_->sleepers.load(std::memory_order_relaxed) != 0) {
+    // release: pairs with the consumer's acquire load of the sequence.
+    doorbell_->sequence.fetch_add(1, std::memory_order_release);
+    detail::futex_wake_all(doorbell_->sequence);
+  }
+  return true;
+}
+
+RingReader::RingReader(DestinationSegment& segment, std::size_t ring)
+    : header_(&segment.ring_header(ring)),
+      data_(segment.ring_data(ring)),
+      capacity_(segment.ring_capacity()),
+      ring_name_(segment.name() + " ring " + std::string(segment.source_name(ring))) {
+  check_writable(segment, "ring reader");
+  // relaxed: we are the only writer of read_pos; a restarted consumer resumes
+  // at its predecessor's last commit.
+  read_ = header_->read_pos.load(std::memory_order_relaxed);
+  // acquire: pairs with the producer's release store.
+  cached_write_ = header_->write_pos.load(std::memory_order_acquire);
+}
+
+std::optional<std::span<const std::byte>> RingReader::peek() {
+  if (read_ == cached_write_) {
+    // acquire: pairs with the release in RingWriter::try_write(); the bytes
+    // before write_pos are complete.
+    cached_write_ = header_->write_pos.load(std::memory_order_acquire);
+    if (read_ == cached_write_) return std::nullopt;
+  }
+  auto position = read_;
+  auto offset = position % capacity_;
+  auto header = read_header(data_, offset);
+  if (header.type == record_type_padding && capacity_ - offset < cached_write_ - position) {
+    position += capacity_ - offset;
+    offset = 0;
+    header = read_header(data_, offset);
+  }
+  const auto framed = framed_size(header.size);
+  if (header.type != record_type_data || header.size > max_record_bytes(capacity_) ||
+      position + framed > cached_write_) {
+    // Only a damaged segment gets here: skip what is there rather than stop the pipeline.
+    log::error(ring_name_, ": damaged record header at position ", position, ", skipping ",
+               cached_write_ - read_, " bytes");
+    read_ = cached_write_;
+    next_.reset();
+    // release: as in commit().
+    header_->read_pos.store(read_, std::memory_order_release);
+    return std::nullopt;
+  }
+  next_ = position + framed;
+  return std::span<const std::byte>(data_ + offset + record_header_bytes, header.size);
+}
+
+void RingReader::commit() {
+  if (!next_) return;
+  read_ = *next_;
+  next_.reset();
+  // release: pairs with the acquire in RingWriter::try_write(); we are done
+  // with every byte before read_, the producer may reuse them.
+  header_->read_pos.store(read_, std::memory_order_release);
+}
+
+std::uint64_t RingReader::backlog_bytes() const {
+  // acquire: as in peek(); a figure for the caller, not a promise.
+  return header_->write_pos.load(std::memory_order_acquire) - read_;
+}
+
+RingObserver::RingObserver(const DestinationSegment& segment, std::size_t ring)
+    : header_(&segment.ring_header(ring)),
+      data_(segment.ring_data(ring)),
+      capacity_(segment.ring_capacity()),
+      // acquire: pairs with the producer's release store; a record boundary.
+      cursor_(header_->write_pos.load(std::memory_order_acquire)) {}
+
+RingObserver::Result RingObserver::next(std::vector<std::byte>& copy) {
+  // acquire: pairs with the release in RingWriter::try_write(); the bytes
+  // before write are complete (unless overwritten since, checked below).
+  const auto write = header_->write_pos.load(std::memory_order_acquire);
+  const auto skip = [&] {
+    // acquire: as above; write_pos is always a record boundary.
+    cursor_ = header_->write_pos.load(std::memory_order_acquire);
+    ++overruns_;
+    return Result::overrun;
+  };
+  if (cursor_ == write) return Result::none;
+  if (write - cursor_ > capacity_) return skip();
+  auto position = cursor_;
+  auto offset = position % capacity_;
+  auto header = read_header(data_, offset);
+  if (header.type == record_type_padding && capacity_ - offset < write - position) {
+    position += capacity_ - offset;
+    offset = 0;
+    header = read_header(data_, offset);
+  }
+  const auto framed = framed_size(header.size);
+  const bool sane = header.type == record_type_data && header.size <= max_record_bytes(capacity_) &&
+                    position + framed <= write;
+  if (sane)
+    copy.assign(data_ + offset + record_header_bytes,
+                data_ + offset + record_header_bytes + header.size);
+  // acquire fence + relaxed load: pairs with the producer's release fence after
+  // its claim_pos store. If any byte we copied came from a write that started
+  // after we loaded `write`, we see its claim here.
+  std::atomic_thread_fence(std::memory_order_acquire);
+  const auto claim = header_->claim_pos.load(std::memory_order_relaxed);
+  // The producer overwrites absolute position p only while writing p + capacity,
+  // so nothing at or after cursor_ was touched while claim <= cursor_ + capacity.
+  if (!sane || claim > cursor_ + capacity_) return skip();
+  cursor_ = position + framed;
+  return Result::record;
+}
+
+}  // namespace bucky3::shm

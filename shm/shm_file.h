@@ -1,0 +1,33 @@
+// Creating and opening one /dev/shm file with Boost.Interprocess; internal to shm/.
+#pragma once
+#include <boost/interprocess/mapped_region.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "shm/segment.h"
+
+namespace bucky3::shm::detail {
+
+// Throws ShmError unless `part` is a usable name piece (1-63 bytes, no '/', no NUL).
+void check_name_part(std::string_view what, std::string_view part);
+
+// Removes any file of that name, creates it with `bytes` zero bytes, mode 0600
+// (0640 and the group's gid when `group` is set) and maps it read-write.
+boost::interprocess::mapped_region create_mapping(const std::string& name, std::size_t bytes,
+                                                  const std::optional<std::string>& group);
+
+// Maps an existing file; throws ShmError naming it when it cannot.
+boost::interprocess::mapped_region open_mapping(const std::string& name, Access access);
+
+// Checks what every segment starts with; throws ShmError naming the file and
+// what is wrong. `what` is "destination segment" or "health block".
+void check_prefix(const std::string& name, const boost::interprocess::mapped_region& region,
+                  std::uint64_t magic, std::uint32_t layout_version, std::string_view what,
+                  std::size_t min_header_bytes);
+
+void remove_file(const std::string& name);
+
+}  // namespace bucky3::shm::detail
