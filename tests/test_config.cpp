@@ -357,6 +357,19 @@ class TestConfig : public QObject {
     QCOMPARE(c.find("debug")->options.get_string("format"), std::string("json"));
   }
 
+  // docs/MIGRATION.md's converted example stays valid.
+  void migration_example_loads() {
+    setenv("BUCKY3_HOST", "h1", 1);
+    const Config c = load_config_file(source_dir() + "/tests/data/config/migrated.yaml");
+    QCOMPARE(c.modules.size(), std::size_t{2});
+    QCOMPARE(c.find("statsd")->destinations, std::vector<std::string>{"prometheus"});
+    QCOMPARE(c.find("statsd")->filters.size(), std::size_t{1});
+    QCOMPARE(c.find("prometheus")->options.get_seconds("values_timeout"), 14.0);
+    const std::string doc = read_file(source_dir() + "/docs/MIGRATION.md");
+    QVERIFY(doc.find(read_file(source_dir() + "/tests/data/config/migrated.yaml")) !=
+            std::string::npos);
+  }
+
   void builtin_default_loads() {
     const std::string asset = read_file(source_dir() + "/assets/bucky3.yaml");
     QVERIFY(!asset.empty());
