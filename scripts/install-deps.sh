@@ -10,7 +10,7 @@ PACKAGES=(
   libyaml-cpp-dev libzstd-dev zlib1g-dev
   clang-14 libclang-rt-14-dev libbenchmark-dev
   prometheus prometheus-node-exporter
-  python3-statsd netcat-openbsd curl procps iproute2 systemd xvfb xauth tmux
+  python3-statsd netcat-openbsd curl procps iproute2 systemd xvfb xauth tmux util-linux
 )
 
 SUDO=""
