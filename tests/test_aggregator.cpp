@@ -183,6 +183,22 @@ class TestAggregator : public QObject {
          "stats_timers{name=a,percentile=100} count=1 count_ps=0.1 lower=3 upper=3 mean=3 sum=3"});
     row("container id", "a:1|c|c:abc", "100",
         {"stats_counters{container_id=abc,name=a} count=1 rate=0.1"});
+    // Repeated lines take the line cache; each of these differs from a cached
+    // line only in its value and must still be read as parse_line() reads it.
+    row("cached then packed", "lat:1|d\nlat:2:3|d", "100",
+        {"stats_timers{name=lat,percentile=100} count=3 count_ps=0.3 lower=1 upper=3 mean=2 sum=6 "
+         "stdev=1"});
+    row("cached set then packed", "u:a|s\nu:b:c|s\nu:a|s\nu:d|s", "100",
+        {"stats_sets{name=u} count=4"});
+    row("cached then invalid values", "a:1|c\na:x|c\na:nan|c\na:+-1|c\na:2|c", "100",
+        {"stats_counters{name=a} count=3 rate=0.3"});
+    row("cached rate", "a:1|c|@0.5\na:2|c|@0.5\na:2|c", "100",
+        {"stats_counters{name=a} count=8 rate=0.8"});
+    row("cached gauge deltas", "g:+1|g\ng:+1|g\ng:-5|g\ng:+1|g", "100",
+        {"stats_gauges{name=g} =-2"});
+    row("cached tags per line", "a:1|c|#k:1\na:1|c|#k:2\na:1|c|#k:1", "100",
+        {"stats_counters{k=1,name=a} count=2 rate=0.2",
+         "stats_counters{k=2,name=a} count=1 rate=0.1"});
     row("invalid line skipped", "a:1|c\nbad line\na:2|c", "100",
         {"stats_counters{name=a} count=3 rate=0.3"});
   }
@@ -205,17 +221,18 @@ class TestAggregator : public QObject {
     Aggregator aggregator({}, kStart);
     QStringList seen;
     const std::string payload =
-        "a:1|c\nnot a line\r\nb:2|c\r\n_sc|db|0\n_e{1,1}:a|b\n\nx:1|q\na:1|c|T5\n";
+        "a:1|c\nnot a line\r\nb:2|c\r\n_sc|db|0\n_e{1,1}:a|b\n\nx:1|q\na:1|c|T5\na:zz|c\n";
     aggregator.add_datagram(payload, kNow, [&](const ParseError& error, std::string_view line) {
       seen << QString::fromStdString(std::string(error.reason) + ": " + std::string(line));
     });
     const ParseStats& stats = aggregator.stats();
-    QCOMPARE(stats.lines, std::uint64_t{7});
-    QCOMPARE(stats.invalid, std::uint64_t{2});
+    QCOMPARE(stats.lines, std::uint64_t{8});
+    QCOMPARE(stats.invalid, std::uint64_t{3});
     QCOMPARE(stats.service_checks, std::uint64_t{1});
     QCOMPARE(stats.events, std::uint64_t{1});
     QCOMPARE(stats.out_of_window, std::uint64_t{1});
-    QCOMPARE(seen, QStringList({"no ':' after the name: not a line", "unknown type: x:1|q"}));
+    QCOMPARE(seen, QStringList({"no ':' after the name: not a line", "unknown type: x:1|q",
+                                "value is not a number: a:zz|c"}));
     QCOMPARE(aggregator.series(), std::size_t{2});
   }
 

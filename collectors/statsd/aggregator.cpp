@@ -202,6 +202,16 @@ struct Slot {
   std::uint32_t index;  // series index + 1; 0 = empty
 };
 
+// A line's bytes without its value ("name,tags:" and "|type|fields"), and its series.
+struct CachedLine {
+  const char* raw;
+  std::uint32_t raw_len;
+  std::uint32_t prefix_len;
+  std::uint32_t series;
+  double weight;  // 1 / the line's sample rate
+  std::uint64_t hash;
+};
+
 struct FreeDeleter {
   void operator()(void* p) const { std::free(p); }
 };
@@ -240,6 +250,10 @@ class IntervalData {
     if (!slots_) throw std::bad_alloc();
     capacity_ = capacity;
     series_.reserve(wanted);
+    cache_slots_.reset(static_cast<Slot*>(std::calloc(capacity, sizeof(Slot))));
+    if (!cache_slots_) throw std::bad_alloc();
+    cache_capacity_ = capacity;
+    cached_.reserve(wanted);
   }
 
   // nullptr when the series is new and max_series is reached.
@@ -303,14 +317,83 @@ class IntervalData {
     }
   }
 
-  void add_set_member(Series& s, std::string_view member) {
-    sets_[s.state].add(hash_bytes(member.data(), member.size()));
+  // The line cache: a line whose bytes, apart from its value, equal a line
+  // seen before in this interval belongs to the same series, so it skips the
+  // tag parse, the key and the series lookup. Only single-sample lines without
+  // their own timestamp are cached (a timestamp's window moves with now).
+  Series* find_cached(std::string_view prefix, std::string_view suffix, std::uint64_t hash,
+                      double& weight) const {
+    const std::uint32_t tag = static_cast<std::uint32_t>(hash >> 32);
+    const std::size_t mask = cache_capacity_ - 1;
+    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+      const Slot slot = cache_slots_.get()[i];
+      if (slot.index == 0) return nullptr;
+      if (slot.tag != tag) continue;
+      const CachedLine& c = cached_[slot.index - 1];
+      if (c.hash == hash && c.prefix_len == prefix.size() &&
+          c.raw_len == prefix.size() + suffix.size() &&
+          std::memcmp(c.raw, prefix.data(), prefix.size()) == 0 &&
+          std::memcmp(c.raw + prefix.size(), suffix.data(), suffix.size()) == 0) {
+        weight = c.weight;
+        return const_cast<Series*>(&series_[c.series]);
+      }
+    }
+  }
+
+  void remember(std::string_view prefix, std::string_view suffix, std::uint64_t hash,
+                const Series& series, double weight) {
+    // Bounded like the series: one series sent with many tag orders or rates
+    // must not grow the cache without end.
+    if (cached_.size() >= options_->max_series) return;
+    if ((cached_.size() + 1) * 4 > cache_capacity_ * 3) grow_cache();
+    const std::uint32_t tag = static_cast<std::uint32_t>(hash >> 32);
+    const std::size_t mask = cache_capacity_ - 1;
+    std::size_t i = hash & mask;
+    while (cache_slots_.get()[i].index != 0) i = (i + 1) & mask;
+    char* raw = store_bytes(prefix.size() + suffix.size());
+    std::memcpy(raw, prefix.data(), prefix.size());
+    std::memcpy(raw + prefix.size(), suffix.data(), suffix.size());
+    cached_.push_back(CachedLine{raw, static_cast<std::uint32_t>(prefix.size() + suffix.size()),
+                                 static_cast<std::uint32_t>(prefix.size()),
+                                 static_cast<std::uint32_t>(&series - series_.data()), weight,
+                                 hash});
+    cache_slots_.get()[i] = Slot{tag, static_cast<std::uint32_t>(cached_.size())};
+  }
+
+  void apply(Series& s, const Sample& sample, double weight) {
+    switch (static_cast<Kind>(s.key[0])) {
+      case Kind::counter: s.value += sample.value * weight; break;
+      case Kind::gauge: s.value = sample.delta ? s.value + sample.value : sample.value; break;
+      case Kind::set:
+        sets_[s.state].add(hash_bytes(sample.member.data(), sample.member.size()));
+        break;
+      case Kind::timer: add_timer_sample(s, sample.value, weight); break;
+    }
+  }
+
+  // The sample a cached line's value text stands for, read as parse_line()
+  // would; false when the slow path must judge it (packed, invalid, ...).
+  static bool sample_from_text(const Series& s, std::string_view text, Sample& sample) {
+    const Kind kind = static_cast<Kind>(s.key[0]);
+    if (kind == Kind::set) {
+      // Prefix and suffix are ASCII at the cut, so the line is valid UTF-8
+      // exactly when the member is.
+      if (text.empty() || text.find(':') != std::string_view::npos || !is_valid_utf8(text)) {
+        return false;
+      }
+      sample.member = text;
+      return true;
+    }
+    if (!parse_value(text, sample.value)) return false;
+    sample.delta = kind == Kind::gauge && (text[0] == '+' || text[0] == '-');
+    return true;
   }
 
   std::size_t series() const { return series_.size(); }
 
   std::size_t memory_bytes() const {
     std::size_t bytes = capacity_ * sizeof(Slot) + series_.capacity() * sizeof(Series) +
+                        cache_capacity_ * sizeof(Slot) + cached_.capacity() * sizeof(CachedLine) +
                         timers_.capacity() * sizeof(TimerState) +
                         sets_.capacity() * sizeof(SetState) + arena_bytes_;
     for (const TimerState& t : timers_) {
@@ -331,25 +414,45 @@ class IntervalData {
  private:
   static constexpr std::size_t kChunkBytes = 64 * 1024;
 
-  const char* store_key(std::string_view key) {
-    char* dst;
-    if (key.size() > kChunkBytes / 4) {
+  char* store_bytes(std::size_t size) {
+    if (size > kChunkBytes / 4) {
       // A rare long key gets its own block and leaves the current chunk be.
-      chunks_.emplace_back(new char[key.size()]);
-      arena_bytes_ += key.size();
-      dst = chunks_.back().get();
-    } else {
-      if (!chunk_ || kChunkBytes - chunk_used_ < key.size()) {
-        chunks_.emplace_back(new char[kChunkBytes]);
-        arena_bytes_ += kChunkBytes;
-        chunk_ = chunks_.back().get();
-        chunk_used_ = 0;
-      }
-      dst = chunk_ + chunk_used_;
-      chunk_used_ += key.size();
+      chunks_.emplace_back(new char[size]);
+      arena_bytes_ += size;
+      return chunks_.back().get();
     }
+    if (!chunk_ || kChunkBytes - chunk_used_ < size) {
+      chunks_.emplace_back(new char[kChunkBytes]);
+      arena_bytes_ += kChunkBytes;
+      chunk_ = chunks_.back().get();
+      chunk_used_ = 0;
+    }
+    char* dst = chunk_ + chunk_used_;
+    chunk_used_ += size;
+    return dst;
+  }
+
+  const char* store_key(std::string_view key) {
+    char* dst = store_bytes(key.size());
     std::memcpy(dst, key.data(), key.size());
     return dst;
+  }
+
+  void grow_cache() {
+    const std::size_t capacity = cache_capacity_ * 2;
+    std::unique_ptr<Slot, FreeDeleter> slots(
+        static_cast<Slot*>(std::calloc(capacity, sizeof(Slot))));
+    if (!slots) throw std::bad_alloc();
+    const std::size_t mask = capacity - 1;
+    for (std::size_t idx = 0; idx < cached_.size(); ++idx) {
+      const std::uint64_t hash = cached_[idx].hash;
+      std::size_t i = hash & mask;
+      while (slots.get()[i].index != 0) i = (i + 1) & mask;
+      slots.get()[i] =
+          Slot{static_cast<std::uint32_t>(hash >> 32), static_cast<std::uint32_t>(idx + 1)};
+    }
+    cache_slots_ = std::move(slots);
+    cache_capacity_ = capacity;
   }
 
   void grow() {
@@ -408,6 +511,9 @@ class IntervalData {
   std::vector<Series> series_;
   std::vector<TimerState> timers_;
   std::vector<SetState> sets_;
+  std::unique_ptr<Slot, FreeDeleter> cache_slots_;
+  std::size_t cache_capacity_ = 0;
+  std::vector<CachedLine> cached_;
   std::vector<std::unique_ptr<char[]>> chunks_;
   char* chunk_ = nullptr;  // the chunk keys are appended to
   std::size_t chunk_used_ = 0;
@@ -594,6 +700,31 @@ void Aggregator::add_datagram(std::string_view payload, std::int64_t now_ms,
 void Aggregator::add_line(std::string_view line, std::int64_t now_ms,
                           const InvalidLineHandler& on_invalid) {
   ++stats_.lines;
+  // Fast path: the line, cut around its value, was seen before.
+  std::string_view prefix, suffix;
+  std::uint64_t line_hash = 0;
+  if (const void* colon = std::memchr(line.data(), ':', line.size())) {
+    const std::size_t value_begin =
+        static_cast<std::size_t>(static_cast<const char*>(colon) - line.data()) + 1;
+    if (const void* bar = std::memchr(line.data() + value_begin, '|', line.size() - value_begin)) {
+      const std::size_t bar_pos =
+          static_cast<std::size_t>(static_cast<const char*>(bar) - line.data());
+      prefix = line.substr(0, value_begin);
+      suffix = line.substr(bar_pos);
+      line_hash = fold(hash_bytes(prefix.data(), prefix.size()) ^ 0x9E3779B97F4A7C15ULL,
+                       hash_bytes(suffix.data(), suffix.size()));
+      double weight;
+      if (Series* series = current_->find_cached(prefix, suffix, line_hash, weight)) {
+        Sample sample;
+        if (IntervalData::sample_from_text(*series, line.substr(value_begin, bar_pos - value_begin),
+                                           sample)) {
+          current_->apply(*series, sample, weight);
+          return;
+        }
+      }
+    }
+  }
+
   if (const auto error = parse_line(line, parsed_)) {
     ++stats_.invalid;
     if (on_invalid) on_invalid(*error, line);
@@ -649,13 +780,9 @@ void Aggregator::add_line(std::string_view line, std::int64_t now_ms,
       dropped = true;
       continue;
     }
-    switch (kind) {
-      case Kind::counter: series->value += sample.value * weight; break;
-      case Kind::gauge:
-        series->value = sample.delta ? series->value + sample.value : sample.value;
-        break;
-      case Kind::set: current_->add_set_member(*series, sample.member); break;
-      case Kind::timer: current_->add_timer_sample(*series, sample.value, weight); break;
+    current_->apply(*series, sample, weight);
+    if (parsed_.samples.size() == 1 && timestamp == kNoTimestamp && !prefix.empty()) {
+      current_->remember(prefix, suffix, line_hash, *series, weight);
     }
   }
   if (dropped) {

@@ -206,6 +206,10 @@ void normalize(std::vector<TagView>& tags) {
 
 }  // namespace
 
+bool parse_value(std::string_view text, double& value) {
+  return parse_double(text, value) && std::isfinite(value);
+}
+
 bool is_valid_utf8(std::string_view bytes) {
   if (is_ascii(bytes)) return true;
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());

@@ -53,6 +53,10 @@ struct ParseError {
 // `out` is left partly filled and must not be used.
 std::optional<ParseError> parse_line(std::string_view line, ParsedLine& out);
 
+// A sample's value as parse_line() reads it (a leading '+' allowed, finite
+// only). For callers that re-read a value of a line already parsed once.
+bool parse_value(std::string_view text, double& value);
+
 // True for bytes that form valid UTF-8 (no overlongs, surrogates or > U+10FFFF).
 bool is_valid_utf8(std::string_view bytes);
 
