@@ -109,13 +109,23 @@ struct KeyView {
   const char* tags_end;
 };
 
-constexpr std::size_t kKeyHeader = 1 + sizeof(std::int64_t);
+// The first byte is the kind, with this bit set when 8 bytes of timestamp
+// follow: most series have none and keep the 8 bytes.
+constexpr std::uint8_t kHasTimestamp = 0x80;
+
+Kind key_kind(const char* key) {
+  return static_cast<Kind>(static_cast<std::uint8_t>(key[0]) & ~kHasTimestamp);
+}
 
 KeyView decode_key(const char* key, std::size_t len) {
   KeyView view;
-  view.kind = static_cast<Kind>(key[0]);
-  std::memcpy(&view.timestamp_ms, key + 1, sizeof(std::int64_t));
-  const char* p = key + kKeyHeader;
+  view.kind = key_kind(key);
+  const char* p = key + 1;
+  view.timestamp_ms = kNoTimestamp;
+  if (static_cast<std::uint8_t>(key[0]) & kHasTimestamp) {
+    std::memcpy(&view.timestamp_ms, p, sizeof(std::int64_t));
+    p += sizeof(std::int64_t);
+  }
   view.bucket = get_string(p);
   view.name = get_string(p);
   view.tags_begin = p;
@@ -209,8 +219,12 @@ struct CachedLine {
   std::uint32_t prefix_len;
   std::uint32_t series;
   double weight;  // 1 / the line's sample rate
-  std::uint64_t hash;
 };
+
+std::uint64_t line_hash(std::string_view prefix, std::string_view suffix) {
+  return fold(hash_bytes(prefix.data(), prefix.size()) ^ 0x9E3779B97F4A7C15ULL,
+              hash_bytes(suffix.data(), suffix.size()));
+}
 
 struct FreeDeleter {
   void operator()(void* p) const { std::free(p); }
@@ -278,7 +292,7 @@ class IntervalData {
       return find_or_insert(key, hash, line);
     }
     Series s{store_key(key), static_cast<std::uint32_t>(key.size()), 0, hash, 0};
-    const Kind kind = static_cast<Kind>(key[0]);
+    const Kind kind = key_kind(key.data());
     if (kind == Kind::timer) {
       s.state = static_cast<std::uint32_t>(timers_.size());
       timers_.emplace_back();
@@ -330,8 +344,7 @@ class IntervalData {
       if (slot.index == 0) return nullptr;
       if (slot.tag != tag) continue;
       const CachedLine& c = cached_[slot.index - 1];
-      if (c.hash == hash && c.prefix_len == prefix.size() &&
-          c.raw_len == prefix.size() + suffix.size() &&
+      if (c.prefix_len == prefix.size() && c.raw_len == prefix.size() + suffix.size() &&
           std::memcmp(c.raw, prefix.data(), prefix.size()) == 0 &&
           std::memcmp(c.raw + prefix.size(), suffix.data(), suffix.size()) == 0) {
         weight = c.weight;
@@ -355,13 +368,12 @@ class IntervalData {
     std::memcpy(raw + prefix.size(), suffix.data(), suffix.size());
     cached_.push_back(CachedLine{raw, static_cast<std::uint32_t>(prefix.size() + suffix.size()),
                                  static_cast<std::uint32_t>(prefix.size()),
-                                 static_cast<std::uint32_t>(&series - series_.data()), weight,
-                                 hash});
+                                 static_cast<std::uint32_t>(&series - series_.data()), weight});
     cache_slots_.get()[i] = Slot{tag, static_cast<std::uint32_t>(cached_.size())};
   }
 
   void apply(Series& s, const Sample& sample, double weight) {
-    switch (static_cast<Kind>(s.key[0])) {
+    switch (key_kind(s.key)) {
       case Kind::counter: s.value += sample.value * weight; break;
       case Kind::gauge: s.value = sample.delta ? s.value + sample.value : sample.value; break;
       case Kind::set:
@@ -374,7 +386,7 @@ class IntervalData {
   // The sample a cached line's value text stands for, read as parse_line()
   // would; false when the slow path must judge it (packed, invalid, ...).
   static bool sample_from_text(const Series& s, std::string_view text, Sample& sample) {
-    const Kind kind = static_cast<Kind>(s.key[0]);
+    const Kind kind = key_kind(s.key);
     if (kind == Kind::set) {
       // Prefix and suffix are ASCII at the cut, so the line is valid UTF-8
       // exactly when the member is.
@@ -445,7 +457,10 @@ class IntervalData {
     if (!slots) throw std::bad_alloc();
     const std::size_t mask = capacity - 1;
     for (std::size_t idx = 0; idx < cached_.size(); ++idx) {
-      const std::uint64_t hash = cached_[idx].hash;
+      // Not kept per line (8 bytes a series): growing is rare, rehashing cheap.
+      const CachedLine& c = cached_[idx];
+      const std::uint64_t hash =
+          line_hash({c.raw, c.prefix_len}, {c.raw + c.prefix_len, c.raw_len - c.prefix_len});
       std::size_t i = hash & mask;
       while (slots.get()[i].index != 0) i = (i + 1) & mask;
       slots.get()[i] =
@@ -496,7 +511,7 @@ class IntervalData {
   void emit(const Series& s, std::size_t sub, std::vector<Metric>& out);
   Metric base_metric(const KeyView& key, const std::string& default_bucket, MetricKind kind) const;
   std::size_t subs_of(const Series& s) const {
-    const Kind kind = static_cast<Kind>(s.key[0]);
+    const Kind kind = key_kind(s.key);
     if (kind != Kind::timer) return 1;
     const TimerState& t = timers_[s.state];
     return options_->percentile_thresholds.size() +
@@ -702,7 +717,7 @@ void Aggregator::add_line(std::string_view line, std::int64_t now_ms,
   ++stats_.lines;
   // Fast path: the line, cut around its value, was seen before.
   std::string_view prefix, suffix;
-  std::uint64_t line_hash = 0;
+  std::uint64_t cut_hash = 0;
   if (const void* colon = std::memchr(line.data(), ':', line.size())) {
     const std::size_t value_begin =
         static_cast<std::size_t>(static_cast<const char*>(colon) - line.data()) + 1;
@@ -711,10 +726,9 @@ void Aggregator::add_line(std::string_view line, std::int64_t now_ms,
           static_cast<std::size_t>(static_cast<const char*>(bar) - line.data());
       prefix = line.substr(0, value_begin);
       suffix = line.substr(bar_pos);
-      line_hash = fold(hash_bytes(prefix.data(), prefix.size()) ^ 0x9E3779B97F4A7C15ULL,
-                       hash_bytes(suffix.data(), suffix.size()));
+      cut_hash = line_hash(prefix, suffix);
       double weight;
-      if (Series* series = current_->find_cached(prefix, suffix, line_hash, weight)) {
+      if (Series* series = current_->find_cached(prefix, suffix, cut_hash, weight)) {
         Sample sample;
         if (IntervalData::sample_from_text(*series, line.substr(value_begin, bar_pos - value_begin),
                                            sample)) {
@@ -749,13 +763,16 @@ void Aggregator::add_line(std::string_view line, std::int64_t now_ms,
   }
 
   // A varint length takes at most 10 bytes; the buffer only ever grows.
-  std::size_t worst = kKeyHeader + 20 + parsed_.bucket.size() + parsed_.name.size();
+  std::size_t worst = 1 + sizeof timestamp + 20 + parsed_.bucket.size() + parsed_.name.size();
   for (const TagView& tag : parsed_.tags) worst += 20 + tag.key.size() + tag.value.size();
   if (key_.size() < worst) key_.resize(worst);
   char* out = key_.data();
+  const std::uint8_t timestamp_flag = timestamp == kNoTimestamp ? 0 : kHasTimestamp;
   *out++ = 0;  // the kind, set per sample below
-  std::memcpy(out, &timestamp, sizeof timestamp);
-  out += sizeof timestamp;
+  if (timestamp_flag) {
+    std::memcpy(out, &timestamp, sizeof timestamp);
+    out += sizeof timestamp;
+  }
   out = put_string(out, parsed_.bucket);
   out = put_string(out, parsed_.name);
   for (const TagView& tag : parsed_.tags) {
@@ -771,7 +788,7 @@ void Aggregator::add_line(std::string_view line, std::int64_t now_ms,
   for (const Sample& sample : parsed_.samples) {
     const Kind kind = kind_of(sample.type);
     if (static_cast<int>(kind) != last_kind) {
-      key_[0] = static_cast<char>(kind);
+      key_[0] = static_cast<char>(static_cast<std::uint8_t>(kind) | timestamp_flag);
       hash = hash_bytes(key.data(), key.size());
       last_kind = static_cast<int>(kind);
     }
@@ -782,7 +799,7 @@ void Aggregator::add_line(std::string_view line, std::int64_t now_ms,
     }
     current_->apply(*series, sample, weight);
     if (parsed_.samples.size() == 1 && timestamp == kNoTimestamp && !prefix.empty()) {
-      current_->remember(prefix, suffix, line_hash, *series, weight);
+      current_->remember(prefix, suffix, cut_hash, *series, weight);
     }
   }
   if (dropped) {
