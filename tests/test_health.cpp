@@ -1,0 +1,246 @@
+// tests/test_health.cpp — the health block: slots, supervisor and module fields,
+// the error ring, layout checks, and snapshots taken while another process writes.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <QtTest>
+#include <cstring>
+
+#include "shm/health.h"
+
+using namespace bucky3::shm;
+
+namespace {
+
+const std::string& test_instance() {
+  static const std::string instance = "test_health_" + std::to_string(getpid());
+  return instance;
+}
+
+std::vector<HealthBlock::SlotSpec> modules() {
+  return {{"statsd", "statsd_server"}, {"linux", "linux_stats"}, {"prom", "prometheus_exporter"}};
+}
+
+int wait_exit(pid_t child) {
+  int status = 0;
+  waitpid(child, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+class TestHealth : public QObject {
+  Q_OBJECT
+ private slots:
+  void cleanup();
+  void creates_one_slot_per_module();
+  void supervisor_fields();
+  void counters_add_and_set_data();
+  void counters_add_and_set();
+  void counter_names();
+  void keeps_the_last_16_errors();
+  void cuts_long_errors_data();
+  void cuts_long_errors();
+  void module_in_another_process_writes_its_slot();
+  void snapshots_are_consistent_while_written();
+  void read_only_open_sees_updates();
+  void refuses_other_layouts();
+};
+
+void TestHealth::cleanup() {
+  HealthBlock::remove(test_instance());
+}
+
+void TestHealth::creates_one_slot_per_module() {
+  auto block = HealthBlock::create(test_instance(), modules(), std::nullopt);
+  QCOMPARE(block.slot_count(), std::size_t{3});
+  QCOMPARE(block.find("linux"), std::optional<std::size_t>(1));
+  QCOMPARE(block.find("docker"), std::optional<std::size_t>());
+  const auto snap = block.snapshot(2);
+  QCOMPARE(snap.name, std::string("prom"));
+  QCOMPARE(snap.type, std::string("prometheus_exporter"));
+  QCOMPARE(snap.state, ModuleState::empty);
+  QCOMPARE(snap.pid, 0);
+  QVERIFY(snap.errors.empty());
+  for (auto c : snap.counters) QCOMPARE(c, std::uint64_t{0});
+  QVERIFY_EXCEPTION_THROWN(block.snapshot(3), ShmError);
+}
+
+void TestHealth::supervisor_fields() {
+  auto block = HealthBlock::create(test_instance(), modules(), std::nullopt);
+  block.set_process(1, 4242, ModuleState::running, 1764100000123, 2);
+  block.set_state(1, ModuleState::backoff);
+  const auto snap = block.snapshot(1);
+  QCOMPARE(snap.pid, 4242);
+  QCOMPARE(snap.state, ModuleState::backoff);
+  QCOMPARE(snap.start_time_ms, std::int64_t{1764100000123});
+  QCOMPARE(snap.restarts, std::uint32_t{2});
+  QCOMPARE(block.snapshot(0).pid, 0);  // other slots untouched
+  QCOMPARE(to_string(ModuleState::backoff), std::string_view("backoff"));
+}
+
+void TestHealth::counters_add_and_set_data() {
+  QTest::addColumn<int>("counter");
+  for (std::size_t i = 0; i < counter_count; ++i) {
+    QTest::newRow(std::string(to_string(Counter(i))).c_str()) << int(i);
+  }
+}
+
+void TestHealth::counters_add_and_set() {
+  QFETCH(int, counter);
+  auto block = HealthBlock::create(test_instance(), modules(), std::nullopt);
+  const auto c = Counter(counter);
+  block.add(0, c, 5);
+  block.add(0, c, 7);
+  QCOMPARE(block.snapshot(0).counters[counter], std::uint64_t{12});
+  block.set(0, c, 3);
+  QCOMPARE(block.snapshot(0).counters[counter], std::uint64_t{3});
+  // Neighbours stay zero: each counter has its own word.
+  for (std::size_t i = 0; i < counter_count; ++i) {
+    if (int(i) != counter) QCOMPARE(block.snapshot(0).counters[i], std::uint64_t{0});
+  }
+  block.heartbeat(0, 99);
+  QCOMPARE(block.snapshot(0).last_heartbeat_ms, std::int64_t{99});
+}
+
+void TestHealth::counter_names() {
+  QCOMPARE(to_string(Counter::lines_in), std::string_view("lines_in"));
+  QCOMPARE(to_string(Counter::drops_ring_full), std::string_view("drops_ring_full"));
+  QCOMPARE(to_string(Counter::series), std::string_view("series"));
+}
+
+void TestHealth::keeps_the_last_16_errors() {
+  auto block = HealthBlock::create(test_instance(), modules(), std::nullopt);
+  for (int i = 0; i < 20; ++i) {
+    block.record_error(0, 1000 + i, "value is not a number", "line " + std::to_string(i));
+  }
+  const auto snap = block.snapshot(0);
+  QCOMPARE(snap.errors.size(), std::size_t{16});
+  QCOMPARE(snap.errors_total, std::uint64_t{20});
+  QCOMPARE(snap.errors.front().text, std::string("line 4"));  // oldest first
+  QCOMPARE(snap.errors.front().time_ms, std::int64_t{1004});
+  QCOMPARE(snap.errors.back().text, std::string("line 19"));
+  QCOMPARE(snap.errors.back().reason, std::string("value is not a number"));
+  QVERIFY(block.snapshot(1).errors.empty());
+}
+
+void TestHealth::cuts_long_errors_data() {
+  QTest::addColumn<QByteArray>("text");
+  QTest::addColumn<QByteArray>("kept");
+  QTest::newRow("short") << QByteArray("abc") << QByteArray("abc");
+  QTest::newRow("exactly 200") << QByteArray(200, 'x') << QByteArray(200, 'x');
+  QTest::newRow("201") << QByteArray(201, 'x') << QByteArray(200, 'x');
+  // 199 ASCII bytes then a 2-byte "é": the cut does not split it.
+  QTest::newRow("utf-8 boundary") << QByteArray(199, 'x') + QByteArray("\xc3\xa9zz")
+                                  << QByteArray(199, 'x');
+  QTest::newRow("NUL inside") << QByteArray("a\0b", 3) << QByteArray("a\0b", 3);
+}
+
+void TestHealth::cuts_long_errors() {
+  QFETCH(QByteArray, text);
+  QFETCH(QByteArray, kept);
+  auto block = HealthBlock::create(test_instance(), modules(), std::nullopt);
+  block.record_error(0, 1, std::string(100, 'r'), std::string_view(text.constData(), text.size()));
+  const auto snap = block.snapshot(0);
+  QCOMPARE(snap.errors.size(), std::size_t{1});
+  QCOMPARE(QByteArray::fromStdString(snap.errors[0].text), kept);
+  QCOMPARE(snap.errors[0].reason, std::string(63, 'r'));
+}
+
+void TestHealth::module_in_another_process_writes_its_slot() {
+  auto block = HealthBlock::create(test_instance(), modules(), std::nullopt);
+  const pid_t child = fork();
+  if (child == 0) {
+    try {
+      auto mine = HealthBlock::open(test_instance(), Access::read_write);
+      const auto slot = *mine.find("linux");
+      mine.heartbeat(slot, 555);
+      mine.add(slot, Counter::metrics_out, 300);
+      mine.record_error(slot, 556, "cannot read", "/proc/stat: permission denied");
+      _exit(0);
+    } catch (...) {
+      _exit(3);
+    }
+  }
+  QCOMPARE(wait_exit(child), 0);
+  const auto snap = block.snapshot(1);
+  QCOMPARE(snap.last_heartbeat_ms, std::int64_t{555});
+  QCOMPARE(snap.counters[std::size_t(Counter::metrics_out)], std::uint64_t{300});
+  QCOMPARE(snap.errors.size(), std::size_t{1});
+  QCOMPARE(snap.errors[0].text, std::string("/proc/stat: permission denied"));
+}
+
+void TestHealth::snapshots_are_consistent_while_written() {
+  // A writer process stores errors whose reason and text carry the same number,
+  // and process facts that agree with each other; the reader never sees a mix.
+  auto block = HealthBlock::create(test_instance(), modules(), std::nullopt);
+  const pid_t writer = fork();
+  if (writer == 0) {
+    try {
+      auto mine = HealthBlock::open(test_instance(), Access::read_write);
+      for (int i = 1; i <= 200000; ++i) {
+        const auto n = std::to_string(i);
+        mine.record_error(0, i, "reason " + n, "text " + n + std::string(i % 150, '.') + n);
+        mine.set_process(0, i, ModuleState::running, i, static_cast<std::uint32_t>(i));
+      }
+      _exit(0);
+    } catch (...) {
+      _exit(3);
+    }
+  }
+  int inconsistent = 0, snapshots = 0;
+  for (;;) {
+    const auto snap = block.snapshot(0);
+    ++snapshots;
+    if (snap.pid != snap.start_time_ms || std::uint32_t(snap.pid) != snap.restarts) ++inconsistent;
+    std::int64_t previous = 0;
+    for (const auto& e : snap.errors) {
+      const auto n = std::to_string(e.time_ms);
+      if (e.reason != "reason " + n ||
+          e.text != "text " + n + std::string(e.time_ms % 150, '.') + n || e.time_ms <= previous) {
+        ++inconsistent;
+      }
+      previous = e.time_ms;
+    }
+    if (snap.pid == 200000 && snap.errors_total == 200000) break;
+  }
+  QCOMPARE(wait_exit(writer), 0);
+  QVERIFY(snapshots > 1);
+  QCOMPARE(inconsistent, 0);
+}
+
+void TestHealth::read_only_open_sees_updates() {
+  auto block = HealthBlock::create(test_instance(), modules(), std::nullopt);
+  auto observer = HealthBlock::open(test_instance(), Access::read_only);
+  QCOMPARE(observer.slot_count(), std::size_t{3});
+  block.add(2, Counter::bytes_out, 1234);
+  block.set_process(2, 77, ModuleState::stopping, 5, 0);
+  const auto snap = observer.snapshot(2);
+  QCOMPARE(snap.counters[std::size_t(Counter::bytes_out)], std::uint64_t{1234});
+  QCOMPARE(snap.state, ModuleState::stopping);
+}
+
+void TestHealth::refuses_other_layouts() {
+  auto block = HealthBlock::create(test_instance(), modules(), std::nullopt);
+  {
+    FILE* f = std::fopen(("/dev/shm/" + segment_name(test_instance(), "health")).c_str(), "r+b");
+    QVERIFY(f);
+    const std::uint32_t version = 9;
+    std::fseek(f, 8, SEEK_SET);
+    std::fwrite(&version, 4, 1, f);
+    std::fclose(f);
+  }
+  try {
+    HealthBlock::open(test_instance(), Access::read_only);
+    QFAIL("opened a health block of another layout");
+  } catch (const ShmError& e) {
+    QVERIFY2(std::strstr(e.what(), "layout version 9, this build reads 1"), e.what());
+    QVERIFY2(std::strstr(e.what(), "health"), e.what());
+  }
+  HealthBlock::remove(test_instance());
+  QVERIFY_EXCEPTION_THROWN(HealthBlock::open(test_instance(), Access::read_only), ShmError);
+}
+
+QTEST_GUILESS_MAIN(TestHealth)
+#include "test_health.moc"
