@@ -22,3 +22,5 @@ bucky3_add_test(statsd_receiver
   SOURCES ${PROJECT_SOURCE_DIR}/tests/test_statsd_receiver.cpp
   LIBS bucky3_statsd_receiver Boost::headers PkgConfig::ZSTD ZLIB::ZLIB
   LABELS unit)
+
+bucky3_add_bench(udp_ceiling SOURCES ${PROJECT_SOURCE_DIR}/bench/udp_ceiling.cpp)

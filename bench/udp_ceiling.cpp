@@ -1,0 +1,319 @@
+// bench/udp_ceiling.cpp — the raw recvmmsg receive ceiling of this machine: the
+// fastest a receiver doing nothing but recvmmsg keeps up with a sendmmsg generator
+// (under 1% loss). The StatsD server's ingest numbers are read against it.
+//
+//   bench_udp_ceiling [--seconds S] [--loss-percent P]
+//
+// Generator (child) pinned to core 0, receiver (parent) to core 1, 10,000 counter
+// keys, an 8 MiB receive buffer (the agent's socket_buffer default) and the agent's
+// batch shape (64 x 64 KiB). Per workload: one flat-out step, then paced steps
+// from the flat-out received rate down in 10% steps until loss is under P%.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr int kKeys = 10000;
+constexpr std::size_t kBatch = 64;
+constexpr std::size_t kBufferSize = 65536;
+constexpr int kSocketBuffer = 8 << 20;
+
+struct Workload {
+  const char* name;
+  bool packed;  // ~1400-byte datagrams of many lines, else one line each
+  bool tags;    // three DogStatsD tags per line
+};
+constexpr Workload kWorkloads[] = {
+    {"1 line per datagram", false, false},
+    {"1400 B datagrams", true, false},
+    {"1400 B, 3 tags per line", true, true},
+};
+
+struct Command {
+  int workload;
+  double datagrams_per_second;  // 0: as fast as sendmmsg goes
+  double seconds;
+};
+struct SendResult {
+  std::uint64_t datagrams;
+  std::uint64_t lines;
+  double seconds;
+};
+
+void die(const char* what) {
+  std::fprintf(stderr, "bench_udp_ceiling: %s: %s\n", what, std::strerror(errno));
+  std::exit(1);
+}
+
+void pin_to_core(int core) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(core, &set);
+  if (sched_setaffinity(0, sizeof set, &set) != 0) die("sched_setaffinity");
+}
+
+double now_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return double(t.tv_sec) + double(t.tv_nsec) * 1e-9;
+}
+
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return double(t.tv_sec) + double(t.tv_nsec) * 1e-9;
+}
+
+std::string line_for(int key, bool tags) {
+  std::string line = "bench.requests.k" + std::to_string(key) + ":1|c";
+  if (tags) line += "|#host:web-" + std::to_string(key % 50) + ",env:prod,region:eu-west-1";
+  return line + "\n";
+}
+
+// Every key once, in datagrams of one line or of as many lines as fit 1400 bytes.
+std::vector<std::string> datagrams_for(const Workload& workload, std::uint64_t& lines) {
+  std::vector<std::string> out;
+  std::string current;
+  lines = 0;
+  for (int key = 0; key < kKeys; ++key) {
+    const auto line = line_for(key, workload.tags);
+    if (!workload.packed || current.size() + line.size() > 1400) {
+      if (!current.empty()) out.push_back(current);
+      current.clear();
+    }
+    current += line;
+    ++lines;
+  }
+  if (!current.empty()) out.push_back(current);
+  return out;
+}
+
+// ---- generator (child) ------------------------------------------------------
+
+SendResult generate(int fd, const Command& command) {
+  const auto& workload = kWorkloads[command.workload];
+  std::uint64_t pool_lines = 0;
+  const auto pool = datagrams_for(workload, pool_lines);
+  const double lines_per_datagram = double(pool_lines) / double(pool.size());
+  std::vector<iovec> iovecs(kBatch);
+  std::vector<mmsghdr> headers(kBatch);
+  SendResult result{};
+  std::size_t next = 0;
+  const double start = now_seconds();
+  const double end = start + command.seconds;
+  double now = start;
+  while (now < end) {
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      const auto& datagram = pool[next];
+      next = (next + 1) % pool.size();
+      iovecs[i] = {const_cast<char*>(datagram.data()), datagram.size()};
+      headers[i] = {};
+      headers[i].msg_hdr.msg_iov = &iovecs[i];
+      headers[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int sent = sendmmsg(fd, headers.data(), kBatch, 0);
+    if (sent < 0) {
+      if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN) continue;
+      die("sendmmsg");
+    }
+    result.datagrams += std::uint64_t(sent);
+    now = now_seconds();
+    if (command.datagrams_per_second > 0) {
+      // Ahead of schedule: sleep until the time the next batch is due.
+      const double due = start + double(result.datagrams) / command.datagrams_per_second;
+      if (due > now) {
+        const double wait = std::min(due, end) - now;
+        timespec pause{time_t(wait), long((wait - double(time_t(wait))) * 1e9)};
+        nanosleep(&pause, nullptr);
+        now = now_seconds();
+      }
+    }
+  }
+  result.seconds = now - start;
+  result.lines = std::uint64_t(double(result.datagrams) * lines_per_datagram + 0.5);
+  return result;
+}
+
+[[noreturn]] void run_generator(int commands, int results, std::uint16_t port) {
+  pin_to_core(0);
+  prctl(PR_SET_TIMERSLACK, 1UL);
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) die("connect");
+  Command command{};
+  while (read(commands, &command, sizeof command) == sizeof command) {
+    const auto result = generate(fd, command);
+    if (write(results, &result, sizeof result) != sizeof result) die("write");
+  }
+  _exit(0);
+}
+
+// ---- receiver (parent) ------------------------------------------------------
+
+struct Step {
+  SendResult sent{};
+  std::uint64_t received = 0;
+  double cpu_seconds = 0;
+  double loss() const {
+    return sent.datagrams ? 1.0 - double(received) / double(sent.datagrams) : 0.0;
+  }
+  double lines_received() const {
+    return sent.datagrams ? double(received) * double(sent.lines) / double(sent.datagrams) : 0;
+  }
+  double lines_per_second() const { return lines_received() / sent.seconds; }
+};
+
+class Receiver {
+ public:
+  Receiver()
+      : fd_(socket(AF_INET, SOCK_DGRAM, 0)),
+        buffers_(new char[kBatch * kBufferSize]),
+        iovecs_(kBatch),
+        headers_(kBatch) {
+    if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &kSocketBuffer, sizeof kSocketBuffer) != 0) {
+      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &kSocketBuffer, sizeof kSocketBuffer);
+    }
+    // Idle this long after the generator is done means the queue is drained.
+    timeval idle{0, 200000};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) die("bind");
+    socklen_t length = sizeof address;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      iovecs_[i] = {buffers_.get() + i * kBufferSize, kBufferSize};
+      headers_[i].msg_hdr.msg_iov = &iovecs_[i];
+      headers_[i].msg_hdr.msg_iovlen = 1;
+    }
+  }
+  std::uint16_t port() const { return port_; }
+  int granted_buffer() const {
+    int granted = 0;
+    socklen_t length = sizeof granted;
+    getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &granted, &length);
+    return granted / 2;
+  }
+
+  // Receives until the generator has reported and the socket stayed idle.
+  Step run(int commands, int results, const Command& command) {
+    Step step;
+    if (write(commands, &command, sizeof command) != sizeof command) die("write");
+    bool generator_done = false;
+    const double cpu_start = thread_cpu_seconds();
+    for (;;) {
+      const int n = recvmmsg(fd_, headers_.data(), kBatch, MSG_WAITFORONE, nullptr);
+      if (n > 0) {
+        step.received += std::uint64_t(n);
+        continue;
+      }
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) die("recvmmsg");
+      if (generator_done) break;
+      // Timed out: the generator is probably done; its result is in the pipe.
+      if (read(results, &step.sent, sizeof step.sent) == sizeof step.sent) generator_done = true;
+    }
+    step.cpu_seconds = thread_cpu_seconds() - cpu_start;
+    return step;
+  }
+
+ private:
+  int fd_;
+  std::uint16_t port_ = 0;
+  std::unique_ptr<char[]> buffers_;
+  std::vector<iovec> iovecs_;
+  std::vector<mmsghdr> headers_;
+};
+
+std::string grouped(double value) {
+  const auto digits = std::to_string(std::uint64_t(value + 0.5));
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double seconds = 3;
+  double loss_percent = 1;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atof(argv[i + 1]);
+    if (std::strcmp(argv[i], "--loss-percent") == 0) loss_percent = std::atof(argv[i + 1]);
+  }
+  Receiver receiver;
+  int commands[2];
+  int results[2];
+  if (pipe(commands) != 0 || pipe(results) != 0) die("pipe");
+  const pid_t child = fork();
+  if (child < 0) die("fork");
+  if (child == 0) {
+    close(commands[1]);
+    close(results[0]);
+    run_generator(commands[0], results[1], receiver.port());
+  }
+  close(commands[0]);
+  close(results[1]);
+  // The receiver only polls the result pipe when the socket times out.
+  fcntl(results[0], F_SETFL, O_NONBLOCK);
+  pin_to_core(1);
+
+  std::printf(
+      "raw recvmmsg receive ceiling: generator on core 0 (sendmmsg x64), receiver on core 1\n");
+  std::printf("(recvmmsg x64 of 64 KiB, receive buffer %d bytes), %d counter keys, %.1f s steps,\n",
+              receiver.granted_buffer(), kKeys, seconds);
+  std::printf("ceiling = highest paced rate with < %.1f%% loss\n\n", loss_percent);
+  std::printf("%-24s %8s | %16s %7s | %15s %12s %7s %10s\n", "workload", "lines/dg",
+              "flat-out lines/s", "loss", "ceiling lines/s", "datagrams/s", "loss", "rx CPU s/M");
+  for (int w = 0; w < int(std::size(kWorkloads)); ++w) {
+    const auto flat = receiver.run(commands[1], results[0], Command{w, 0, seconds});
+    const double lines_per_datagram = double(flat.sent.lines) / double(flat.sent.datagrams);
+    Step paced;
+    const Step* best = &flat;
+    double rate = double(flat.received) / flat.sent.seconds;
+    for (int attempt = 0; best->loss() * 100 >= loss_percent && attempt < 8; ++attempt) {
+      paced = receiver.run(commands[1], results[0], Command{w, rate, seconds});
+      best = &paced;
+      rate *= 0.9;
+    }
+    // Flat out under the loss bound: the generator, not the receiver, was the
+    // limit, so the ceiling is at least this (">="); "<" marks no rate found.
+    const char* mark = best->loss() * 100 >= loss_percent ? "<" : best == &flat ? ">=" : "";
+    std::printf("%-24s %8.1f | %16s %6.2f%% | %2s%13s %12s %6.2f%% %10.3f\n", kWorkloads[w].name,
+                lines_per_datagram, grouped(flat.lines_per_second()).c_str(), flat.loss() * 100,
+                mark, grouped(best->lines_per_second()).c_str(),
+                grouped(double(best->received) / best->sent.seconds).c_str(), best->loss() * 100,
+                best->cpu_seconds / (best->lines_received() / 1e6));
+    std::fflush(stdout);
+  }
+  close(commands[1]);
+  waitpid(child, nullptr, 0);
+  return 0;
+}
