@@ -188,6 +188,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<asio::const_buffer> buffers_;
   std::uint64_t timer_generation_ = 0;
   std::size_t drained_ = 0;
+  bool draining_ = false;
   bool closed_ = false;
 };
 
@@ -344,7 +345,8 @@ void Connection::refuse(http::status status) {
 void Connection::drain_and_close() {
   error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_send, ignored);
-  if (drained_ == 0) arm(kDrainTime);
+  if (!draining_) arm(kDrainTime);
+  draining_ = true;
   buffer_.clear();
   if (drained_ >= kDrainBytes) return close();
   const auto space = std::min<std::size_t>(buffer_.max_size(), 4096);
@@ -352,7 +354,7 @@ void Connection::drain_and_close() {
                           [self = shared_from_this()](error_code ec, std::size_t n) {
                             if (self->closed_) return;
                             if (ec) return self->close();
-                            self->drained_ += n + 1;
+                            self->drained_ += n;
                             self->drain_and_close();
                           });
 }
