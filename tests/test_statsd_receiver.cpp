@@ -595,6 +595,21 @@ class TestStatsdReceiver : public QObject {
     QVERIFY(::access(path.c_str(), F_OK) == 0);
   }
 
+  // A receiver that fails half-way (TCP port taken) leaves no socket file.
+  void failed_construction_removes_unix_socket() {
+    QTemporaryDir dir;
+    const auto path = dir.filePath("statsd.sock").toStdString();
+    asio::io_context io;
+    Sink sink;
+    Receiver first(io, tcp_only(), sink.handler());
+    ReceiverOptions options;
+    options.udp_host.clear();
+    options.unix_socket = path;
+    options.tcp_host = "127.0.0.1:" + std::to_string(*first.tcp_port());
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, Receiver(io, options, sink.handler()));
+    QVERIFY2(::access(path.c_str(), F_OK) != 0, "socket file left behind");
+  }
+
   void bind_failure_names_address_data() {
     QTest::addColumn<bool>("tcp");
     QTest::newRow("UDP") << false;

@@ -147,8 +147,6 @@ struct Receiver::Impl : std::enable_shared_from_this<Impl> {
       : io(io_context),
         options(std::move(opts)),
         handler(std::move(on_payload)),
-        unix_batch(kUnixBatch, std::clamp<std::size_t>(options.max_datagram_size + 1,
-                                                       kUdpBufferSize, std::size_t{16} << 20)),
         accept_retry(io_context) {}
 
   asio::io_context& io;
@@ -159,14 +157,15 @@ struct Receiver::Impl : std::enable_shared_from_this<Impl> {
   bool closed = false;
 
   std::optional<asio::ip::udp::socket> udp;
-  DatagramBatch udp_batch{kUdpBatch, kUdpBufferSize};
+  std::optional<DatagramBatch> udp_batch;
   std::size_t granted_buffer = 0;
   // The last value of the socket's 32-bit drop counter seen; stats.kernel_drops
   // adds its increments, so a wrap of the counter loses nothing.
   std::uint32_t last_drop_counter = 0;
 
   std::optional<asio::local::datagram_protocol::socket> unix_socket;
-  DatagramBatch unix_batch;
+  std::optional<DatagramBatch> unix_batch;
+  bool unix_socket_bound = false;  // the file at the path is ours to unlink
 
   std::optional<asio::ip::tcp::acceptor> acceptor;
   asio::steady_timer accept_retry;
@@ -182,6 +181,7 @@ struct Receiver::Impl : std::enable_shared_from_this<Impl> {
     const auto endpoint = resolve<asio::ip::udp>(io, options.udp_host);
     error_code ec;
     udp.emplace(io);
+    udp_batch.emplace(kUdpBatch, kUdpBufferSize);
     udp->open(endpoint.protocol(), ec);
     if (ec) fail("open UDP socket for", options.udp_host, ec);
     const int fd = udp->native_handle();
@@ -218,12 +218,15 @@ struct Receiver::Impl : std::enable_shared_from_this<Impl> {
     }
     error_code ec;
     unix_socket.emplace(io);
+    unix_batch.emplace(kUnixBatch, std::clamp<std::size_t>(options.max_datagram_size + 1,
+                                                           kUdpBufferSize, std::size_t{16} << 20));
     unix_socket->open(asio::local::datagram_protocol(), ec);
     if (ec) fail("open unix socket", path, ec);
     unix_socket->bind(asio::local::datagram_protocol::endpoint(path), ec);
     if (ec) {
       fail("bind unix socket", path, ec);
     }
+    unix_socket_bound = true;
     if (::chmod(path.c_str(), options.unix_socket_mode) != 0) {
       fail("chmod unix socket", path, error_code(errno, boost::system::system_category()));
     }
@@ -325,7 +328,7 @@ struct Receiver::Impl : std::enable_shared_from_this<Impl> {
                         });
       return;
     }
-    const bool udp_socket = &batch == &udp_batch;
+    const bool udp_socket = &batch == &*udp_batch;
     for (int i = 0; i < count && !closed; ++i) {
       if (udp_socket) {
         if (const auto counter = batch.drop_counter(i)) note_drop_counter(*counter);
@@ -343,8 +346,8 @@ struct Receiver::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  void read_udp() { read_datagrams(*udp, udp_batch, "UDP", &Impl::read_udp); }
-  void read_unix() { read_datagrams(*unix_socket, unix_batch, "unix", &Impl::read_unix); }
+  void read_udp() { read_datagrams(*udp, *udp_batch, "UDP", &Impl::read_udp); }
+  void read_unix() { read_datagrams(*unix_socket, *unix_batch, "unix", &Impl::read_unix); }
 
   void refresh_kernel_drops() {
     if (!udp || !udp->is_open()) return;
@@ -492,10 +495,8 @@ struct Receiver::Impl : std::enable_shared_from_this<Impl> {
     closed = true;
     error_code ec;
     if (udp) udp->close(ec);
-    if (unix_socket) {
-      unix_socket->close(ec);
-      ::unlink(options.unix_socket->c_str());
-    }
+    if (unix_socket) unix_socket->close(ec);
+    if (unix_socket_bound) ::unlink(options.unix_socket->c_str());
     if (acceptor) acceptor->close(ec);
     accept_retry.cancel();
     for (const auto& connection : connections) connection->socket.close(ec);
@@ -506,9 +507,14 @@ struct Receiver::Impl : std::enable_shared_from_this<Impl> {
 
 Receiver::Receiver(asio::io_context& io, ReceiverOptions options, Handler handler)
     : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handler))) {
-  if (!impl_->options.udp_host.empty()) impl_->open_udp();
-  if (impl_->options.unix_socket) impl_->open_unix();
-  if (impl_->options.tcp_host) impl_->open_tcp();
+  try {
+    if (!impl_->options.udp_host.empty()) impl_->open_udp();
+    if (impl_->options.unix_socket) impl_->open_unix();
+    if (impl_->options.tcp_host) impl_->open_tcp();
+  } catch (...) {
+    impl_->close();  // no socket file left behind by a half-built receiver
+    throw;
+  }
   impl_->start();
 }
 
