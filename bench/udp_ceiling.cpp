@@ -1,13 +1,14 @@
 // bench/udp_ceiling.cpp — the raw recvmmsg receive ceiling of this machine: the
 // fastest a receiver doing nothing but recvmmsg keeps up with a sendmmsg generator
-// (under 1% loss). The StatsD server's ingest numbers are read against it.
+// (under 1% loss), and beside it the same for statsd::Receiver on an Asio loop.
+// The StatsD server's ingest numbers are read against the first.
 //
 //   bench_udp_ceiling [--seconds S] [--loss-percent P]
 //
 // Generator (child) pinned to core 0, receiver (parent) to core 1, 10,000 counter
 // keys, an 8 MiB receive buffer (the agent's socket_buffer default) and the agent's
-// batch shape (64 x 64 KiB). Per workload: one flat-out step, then paced steps
-// from the flat-out received rate down in 10% steps until loss is under P%.
+// batch shape (64 x 64 KiB). Per workload and receiver: one flat-out step, then
+// paced steps from the flat-out received rate down in 10% steps until loss < P%.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/sock_diag.h>
@@ -21,15 +22,21 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "collectors/statsd/receiver.h"
+#include "common/log.h"
 
 namespace {
 
@@ -50,6 +57,7 @@ constexpr Workload kWorkloads[] = {
 };
 
 struct Command {
+  std::uint16_t port;  // the receiver under test
   int workload;
   double datagrams_per_second;  // 0: as fast as sendmmsg goes
   double seconds;
@@ -154,17 +162,17 @@ SendResult generate(int fd, const Command& command) {
   return result;
 }
 
-[[noreturn]] void run_generator(int commands, int results, std::uint16_t port) {
+[[noreturn]] void run_generator(int commands, int results) {
   pin_to_core(0);
   prctl(PR_SET_TIMERSLACK, 1UL);
   const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) die("connect");
   Command command{};
   while (read(commands, &command, sizeof command) == sizeof command) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(command.port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) die("connect");
     const auto result = generate(fd, command);
     if (write(results, &result, sizeof result) != sizeof result) die("write");
   }
@@ -186,9 +194,10 @@ struct Step {
   double lines_per_second() const { return lines_received() / sent.seconds; }
 };
 
-class Receiver {
+// The ceiling: nothing but blocking recvmmsg calls.
+class RawReceiver {
  public:
-  Receiver()
+  RawReceiver()
       : fd_(socket(AF_INET, SOCK_DGRAM, 0)),
         buffers_(new char[kBatch * kBufferSize]),
         iovecs_(kBatch),
@@ -221,8 +230,9 @@ class Receiver {
   }
 
   // Receives until the generator has reported and the socket stayed idle.
-  Step run(int commands, int results, const Command& command) {
+  Step run(int commands, int results, Command command) {
     Step step;
+    command.port = port_;
     if (write(commands, &command, sizeof command) != sizeof command) die("write");
     bool generator_done = false;
     const double cpu_start = thread_cpu_seconds();
@@ -249,6 +259,43 @@ class Receiver {
   std::vector<mmsghdr> headers_;
 };
 
+// bucky3::statsd::Receiver on an Asio loop, its handler counting payloads; a
+// fresh one per step. A timer polls the generator's result, then waits for a
+// quiet 200 ms before stopping the loop.
+Step run_statsd_receiver(int commands, int results, Command command, std::size_t& granted) {
+  namespace asio = boost::asio;
+  Step step;
+  asio::io_context io;
+  bucky3::statsd::ReceiverOptions options;
+  options.udp_host = "127.0.0.1:0";
+  options.socket_buffer = kSocketBuffer;
+  bucky3::statsd::Receiver receiver(io, options, [&](std::string_view) { ++step.received; });
+  granted = receiver.granted_socket_buffer();
+  command.port = receiver.udp_port();
+  if (write(commands, &command, sizeof command) != sizeof command) die("write");
+  bool generator_done = false;
+  std::uint64_t received_at_last_tick = 0;
+  asio::steady_timer timer(io);
+  std::function<void()> tick = [&] {
+    timer.expires_after(std::chrono::milliseconds(200));
+    timer.async_wait([&](const boost::system::error_code&) {
+      if (!generator_done && read(results, &step.sent, sizeof step.sent) == sizeof step.sent) {
+        generator_done = true;
+      } else if (generator_done && step.received == received_at_last_tick) {
+        io.stop();
+        return;
+      }
+      received_at_last_tick = step.received;
+      tick();
+    });
+  };
+  tick();
+  const double cpu_start = thread_cpu_seconds();
+  io.run();
+  step.cpu_seconds = thread_cpu_seconds() - cpu_start;
+  return step;
+}
+
 std::string grouped(double value) {
   const auto digits = std::to_string(std::uint64_t(value + 0.5));
   std::string out;
@@ -257,6 +304,38 @@ std::string grouped(double value) {
     out += digits[i];
   }
   return out;
+}
+
+// Flat out, then paced down from the received rate until loss is under the bound.
+// Returns the ceiling found (0 when none).
+template <class RunStep>
+double measure(const char* receiver_name, const Workload& workload, int index, double seconds,
+               double loss_percent, RunStep run_step, double ceiling_lines_per_second) {
+  const Step flat = run_step(Command{0, index, 0, seconds});
+  const double lines_per_datagram = double(flat.sent.lines) / double(flat.sent.datagrams);
+  Step paced;
+  const Step* best = &flat;
+  double rate = double(flat.received) / flat.sent.seconds;
+  for (int attempt = 0; best->loss() * 100 >= loss_percent && attempt < 8; ++attempt) {
+    paced = run_step(Command{0, index, rate, seconds});
+    best = &paced;
+    rate *= 0.9;
+  }
+  // Flat out under the loss bound: the generator, not the receiver, was the
+  // limit, so the ceiling is at least this (">="); "<" marks no rate found.
+  const char* mark = best->loss() * 100 >= loss_percent ? "<" : best == &flat ? ">=" : "";
+  const double lines_per_second = best->lines_per_second();
+  std::printf("%-24s %-8s %8.1f | %16s %6.2f%% | %2s%13s %12s %6.2f%% %10.3f", workload.name,
+              receiver_name, lines_per_datagram, grouped(flat.lines_per_second()).c_str(),
+              flat.loss() * 100, mark, grouped(lines_per_second).c_str(),
+              grouped(double(best->received) / best->sent.seconds).c_str(), best->loss() * 100,
+              best->cpu_seconds / (best->lines_received() / 1e6));
+  if (ceiling_lines_per_second > 0) {
+    std::printf("  %.2f x raw", lines_per_second / ceiling_lines_per_second);
+  }
+  std::printf("\n");
+  std::fflush(stdout);
+  return best->loss() * 100 < loss_percent ? lines_per_second : 0;
 }
 
 }  // namespace
@@ -268,7 +347,9 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atof(argv[i + 1]);
     if (std::strcmp(argv[i], "--loss-percent") == 0) loss_percent = std::atof(argv[i + 1]);
   }
-  Receiver receiver;
+  // Quiet the receiver's "listening on" lines, one per step.
+  bucky3::log::init("bench", bucky3::log::Level::warning);
+  RawReceiver raw;
   int commands[2];
   int results[2];
   if (pipe(commands) != 0 || pipe(results) != 0) die("pipe");
@@ -277,41 +358,36 @@ int main(int argc, char** argv) {
   if (child == 0) {
     close(commands[1]);
     close(results[0]);
-    run_generator(commands[0], results[1], receiver.port());
+    run_generator(commands[0], results[1]);
   }
   close(commands[0]);
   close(results[1]);
-  // The receiver only polls the result pipe when the socket times out.
+  // The receivers only poll the result pipe when their socket has been quiet.
   fcntl(results[0], F_SETFL, O_NONBLOCK);
   pin_to_core(1);
 
+  std::printf("UDP receive ceiling: generator on core 0 (sendmmsg x64), receiver on core 1\n");
   std::printf(
-      "raw recvmmsg receive ceiling: generator on core 0 (sendmmsg x64), receiver on core 1\n");
-  std::printf("(recvmmsg x64 of 64 KiB, receive buffer %d bytes), %d counter keys, %.1f s steps,\n",
-              receiver.granted_buffer(), kKeys, seconds);
-  std::printf("ceiling = highest paced rate with < %.1f%% loss\n\n", loss_percent);
-  std::printf("%-24s %8s | %16s %7s | %15s %12s %7s %10s\n", "workload", "lines/dg",
-              "flat-out lines/s", "loss", "ceiling lines/s", "datagrams/s", "loss", "rx CPU s/M");
+      "raw: blocking recvmmsg x64 of 64 KiB; statsd: bucky3::statsd::Receiver on an Asio\n");
+  std::printf("loop, handler counts payloads. Receive buffer %d bytes, %d counter keys, %.1f s\n",
+              raw.granted_buffer(), kKeys, seconds);
+  std::printf("steps; ceiling = highest paced rate with < %.1f%% loss; rx CPU = receiver CPU s\n",
+              loss_percent);
+  std::printf("per million lines\n\n");
+  std::printf("%-24s %-8s %8s | %16s %7s | %15s %12s %7s %10s\n", "workload", "receiver",
+              "lines/dg", "flat-out lines/s", "loss", "ceiling lines/s", "datagrams/s", "loss",
+              "rx CPU s/M");
   for (int w = 0; w < int(std::size(kWorkloads)); ++w) {
-    const auto flat = receiver.run(commands[1], results[0], Command{w, 0, seconds});
-    const double lines_per_datagram = double(flat.sent.lines) / double(flat.sent.datagrams);
-    Step paced;
-    const Step* best = &flat;
-    double rate = double(flat.received) / flat.sent.seconds;
-    for (int attempt = 0; best->loss() * 100 >= loss_percent && attempt < 8; ++attempt) {
-      paced = receiver.run(commands[1], results[0], Command{w, rate, seconds});
-      best = &paced;
-      rate *= 0.9;
-    }
-    // Flat out under the loss bound: the generator, not the receiver, was the
-    // limit, so the ceiling is at least this (">="); "<" marks no rate found.
-    const char* mark = best->loss() * 100 >= loss_percent ? "<" : best == &flat ? ">=" : "";
-    std::printf("%-24s %8.1f | %16s %6.2f%% | %2s%13s %12s %6.2f%% %10.3f\n", kWorkloads[w].name,
-                lines_per_datagram, grouped(flat.lines_per_second()).c_str(), flat.loss() * 100,
-                mark, grouped(best->lines_per_second()).c_str(),
-                grouped(double(best->received) / best->sent.seconds).c_str(), best->loss() * 100,
-                best->cpu_seconds / (best->lines_received() / 1e6));
-    std::fflush(stdout);
+    const double raw_ceiling = measure(
+        "raw", kWorkloads[w], w, seconds, loss_percent,
+        [&](const Command& command) { return raw.run(commands[1], results[0], command); }, 0);
+    std::size_t granted = 0;
+    measure(
+        "statsd", kWorkloads[w], w, seconds, loss_percent,
+        [&](const Command& command) {
+          return run_statsd_receiver(commands[1], results[0], command, granted);
+        },
+        raw_ceiling);
   }
   close(commands[1]);
   waitpid(child, nullptr, 0);

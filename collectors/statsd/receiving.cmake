@@ -23,4 +23,6 @@ bucky3_add_test(statsd_receiver
   LIBS bucky3_statsd_receiver Boost::headers PkgConfig::ZSTD ZLIB::ZLIB
   LABELS unit)
 
-bucky3_add_bench(udp_ceiling SOURCES ${PROJECT_SOURCE_DIR}/bench/udp_ceiling.cpp)
+bucky3_add_bench(udp_ceiling
+  SOURCES ${PROJECT_SOURCE_DIR}/bench/udp_ceiling.cpp
+  LIBS bucky3_statsd_receiver bucky3_common Boost::headers)
