@@ -4,6 +4,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -25,10 +26,12 @@ void for_each_line(std::string_view text, Fn&& fn) {
   }
 }
 
-void split(std::string_view line, std::vector<std::string_view>& tokens) {
+// Whitespace-separated tokens of `line`, at most `max_tokens` of them.
+void split(std::string_view line, std::vector<std::string_view>& tokens,
+           std::size_t max_tokens = SIZE_MAX) {
   tokens.clear();
   std::size_t i = 0;
-  while (i < line.size()) {
+  while (i < line.size() && tokens.size() < max_tokens) {
     while (i < line.size() && is_space(line[i])) ++i;
     const auto start = i;
     while (i < line.size() && !is_space(line[i])) ++i;
@@ -217,7 +220,8 @@ void parse_stat(std::string_view text, std::vector<Metric>& cpus, std::vector<Fi
   std::vector<std::string_view> tokens;
   Slots<stat_keys.size()> slots{stat_keys};
   for_each_line(text, [&](std::string_view line) {
-    split(line, tokens);
+    // The intr line has a column per interrupt source: thousands on big hosts.
+    split(line, tokens, 1 + cpu_fields.size());
     if (tokens.size() < 2) return;
     const auto key = tokens[0];
     if (!key.starts_with("cpu")) {
