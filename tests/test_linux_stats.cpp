@@ -441,6 +441,32 @@ class TestLinuxStats : public QObject {
     QVERIFY(find(third, "system_memory", ""));
   }
 
+  // A descriptor that fails to read (a directory where meminfo should be:
+  // open() works, pread() fails with EISDIR) is closed and reopened at the
+  // next collection; the failure is logged once.
+  void unreadable_file_is_reopened() {
+    Fixture tree("debian12-6.18");
+    const auto meminfo = tree.proc / "meminfo";
+    fs::rename(meminfo, tree.root / "meminfo.saved");
+    fs::create_directory(meminfo);
+    LinuxOptions options;
+    options.procfs_root = tree.proc.string();
+    LinuxCollector collector(options);
+    std::vector<Metric> first, second, third;
+    StderrCapture capture;
+    collector.collect(0, first);
+    collector.collect(0, second);
+    fs::remove(meminfo);
+    fs::rename(tree.root / "meminfo.saved", meminfo);
+    collector.collect(0, third);
+    const auto log = capture.text();
+    QVERIFY(!find(first, "system_memory", ""));
+    QVERIFY(!find(second, "system_memory", ""));
+    QVERIFY(find(third, "system_memory", ""));
+    QCOMPARE(count_of(log, "cannot read"), 1);
+    QCOMPARE(count_of(log, "readable again"), 1);
+  }
+
   void missing_tree_gives_nothing() {
     QTemporaryDir empty;
     LinuxOptions options;
