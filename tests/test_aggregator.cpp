@@ -206,13 +206,17 @@ class TestAggregator : public QObject {
     QFETCH(QByteArray, payload);
     QFETCH(QString, thresholds);
     QFETCH(QStringList, expected);
-    AggregatorOptions options = test_options();
-    options.percentile_thresholds = parse_thresholds(thresholds);
-    Aggregator aggregator(options, kStart);
-    aggregator.add_datagram(std::string_view(payload.constData(), payload.size()), kNow);
-    const auto interval = aggregator.rotate(kNow);
     expected.sort();
-    QCOMPARE(rendered(drain_all(*interval)), expected);
+    // With and without the line cache: it may only make things faster.
+    for (const bool line_cache : {true, false}) {
+      AggregatorOptions options = test_options();
+      options.percentile_thresholds = parse_thresholds(thresholds);
+      options.line_cache = line_cache;
+      Aggregator aggregator(options, kStart);
+      aggregator.add_datagram(std::string_view(payload.constData(), payload.size()), kNow);
+      const auto interval = aggregator.rotate(kNow);
+      QCOMPARE(rendered(drain_all(*interval)), expected);
+    }
   }
 
   // One datagram, every line kind: each counted where it belongs, the valid

@@ -79,7 +79,7 @@ char* put_string(char* out, std::string_view s) {
     v >>= 7;
   }
   *out++ = static_cast<char>(v);
-  std::memcpy(out, s.data(), s.size());
+  if (!s.empty()) std::memcpy(out, s.data(), s.size());  // an empty view may hold nullptr
   return out + s.size();
 }
 
@@ -718,7 +718,9 @@ void Aggregator::add_line(std::string_view line, std::int64_t now_ms,
   // Fast path: the line, cut around its value, was seen before.
   std::string_view prefix, suffix;
   std::uint64_t cut_hash = 0;
-  if (const void* colon = std::memchr(line.data(), ':', line.size())) {
+  const void* colon =
+      config_->options.line_cache ? std::memchr(line.data(), ':', line.size()) : nullptr;
+  if (colon) {
     const std::size_t value_begin =
         static_cast<std::size_t>(static_cast<const char*>(colon) - line.data()) + 1;
     if (const void* bar = std::memchr(line.data() + value_begin, '|', line.size() - value_begin)) {
