@@ -173,6 +173,39 @@ class TestFilters : public QObject {
     QCOMPARE(for_b.bucket, std::string("y"));
   }
 
+  // Literal patterns skip std::regex; both paths must agree on every value.
+  void literal_fast_path_agrees_with_regex_data() {
+    QTest::addColumn<QByteArray>("pattern");
+    QTest::addColumn<int>("kind");
+    using L = Pattern::Literal;
+    QTest::newRow("contains") << QByteArray("lat") << int(L::contains);
+    QTest::newRow("prefix") << QByteArray("^lat") << int(L::prefix);
+    QTest::newRow("suffix") << QByteArray("ms$") << int(L::suffix);
+    QTest::newRow("exact") << QByteArray("^latency_ms$") << int(L::exact);
+    QTest::newRow("empty") << QByteArray("") << int(L::contains);
+    QTest::newRow("caret only") << QByteArray("^") << int(L::prefix);
+    QTest::newRow("dollar only") << QByteArray("$") << int(L::suffix);
+    QTest::newRow("empty exact") << QByteArray("^$") << int(L::exact);
+    QTest::newRow("dash and underscore") << QByteArray("^web-1_a") << int(L::prefix);
+    QTest::newRow("dot is regex") << QByteArray("^lat.ncy") << int(L::none);
+    QTest::newRow("escape is regex") << QByteArray("\\d") << int(L::none);
+    QTest::newRow("alternation") << QByteArray("^(a|b)$") << int(L::none);
+    QTest::newRow("inner caret") << QByteArray("a^b") << int(L::none);
+    QTest::newRow("double dollar") << QByteArray("a$$") << int(L::none);
+    QTest::newRow("brace") << QByteArray("a{2}") << int(L::none);
+  }
+  void literal_fast_path_agrees_with_regex() {
+    QFETCH(QByteArray, pattern);
+    QFETCH(int, kind);
+    const Pattern p = compile_pattern(pattern.toStdString());
+    QCOMPARE(int(p.literal_kind), kind);
+    const std::regex plain(pattern.toStdString(), std::regex::ECMAScript);
+    for (const char* value : {"", "lat", "latency_ms", "x_latency_ms", "latency_ms_x", "ms",
+                              "web-1_a", "aab", "a^b", "a$", "a", "9"}) {
+      QVERIFY2(p.search(value) == std::regex_search(value, plain), value);
+    }
+  }
+
   void compiled_pattern_keeps_text() {
     const Match m = match_from("{bucket: \"^a.b$\", metadata: {k: v}}");
     QVERIFY(m.bucket);

@@ -6,8 +6,34 @@
 namespace bucky3::config {
 
 Pattern compile_pattern(std::string_view text) {
-  return Pattern{std::string(text), std::regex(text.begin(), text.end(),
-                                               std::regex::ECMAScript | std::regex::optimize)};
+  Pattern out;
+  out.text.assign(text);
+  out.regex.assign(text.begin(), text.end(), std::regex::ECMAScript | std::regex::optimize);
+  std::string_view body = text;
+  const bool anchored_start = body.starts_with('^');
+  if (anchored_start) body.remove_prefix(1);
+  const bool anchored_end = body.ends_with('$');
+  if (anchored_end) body.remove_suffix(1);
+  // Without ECMAScript syntax characters the regex is the literal string itself
+  // (^ and $ anchor only at the ends: the multiline flag is never set).
+  if (body.find_first_of("\\^$.|?*+()[]{}") == std::string_view::npos) {
+    using L = Pattern::Literal;
+    out.literal.assign(body);
+    out.literal_kind = anchored_start ? (anchored_end ? L::exact : L::prefix)
+                                      : (anchored_end ? L::suffix : L::contains);
+  }
+  return out;
+}
+
+bool Pattern::search(std::string_view value) const {
+  switch (literal_kind) {
+    case Literal::contains: return value.find(literal) != std::string_view::npos;
+    case Literal::prefix: return value.starts_with(literal);
+    case Literal::suffix: return value.ends_with(literal);
+    case Literal::exact: return value == literal;
+    case Literal::none: break;
+  }
+  return std::regex_search(value.begin(), value.end(), regex);
 }
 
 namespace {
@@ -19,22 +45,18 @@ const std::string* find_tag(const std::vector<bucky3::Tag>& tags, std::string_vi
   return &it->value;
 }
 
-bool search(const Pattern& p, std::string_view text) {
-  return std::regex_search(text.begin(), text.end(), p.regex);
-}
-
 }  // namespace
 
 bool Match::matches(std::string_view bucket_name,
                     const std::vector<bucky3::Tag>& sorted_tags) const {
-  if (bucket && !search(*bucket, bucket_name)) return false;
+  if (bucket && !bucket->search(bucket_name)) return false;
   if (name) {
     const std::string* value = find_tag(sorted_tags, "name");
-    if (!value || !search(*name, *value)) return false;
+    if (!value || !name->search(*value)) return false;
   }
   for (const auto& [key, pattern] : metadata) {
     const std::string* value = find_tag(sorted_tags, key);
-    if (!value || !search(pattern, *value)) return false;
+    if (!value || !pattern.search(*value)) return false;
   }
   return true;
 }

@@ -13,9 +13,16 @@
 namespace bucky3::config {
 
 // A compiled regex together with the text it came from (for logs and tests).
+// Patterns without regex syntax ("latency", "^debug_", "^prod$") are matched
+// as plain strings: several times faster than std::regex on the hot path.
 struct Pattern {
+  enum class Literal { none, contains, prefix, suffix, exact };
   std::string text;
   std::regex regex;
+  Literal literal_kind = Literal::none;
+  std::string literal;  // `text` without its ^/$ anchors, when literal_kind != none
+
+  bool search(std::string_view value) const;
 };
 
 // Compiles `text` as an ECMAScript regex (optimized); throws std::regex_error.
