@@ -1,0 +1,195 @@
+// tests/test_e2e_clients.cpp — real StatsD client libraries against a running
+// bucky3: npm hot-shots 17.1.1 (DogStatsD mode with tags, `d` and `|T`,
+// Telegraf mode, TCP) and Debian's python3-statsd (UDP, TCP). Each client sends
+// a known mix then an invalid sentinel line; once the sentinel shows in the
+// health block every line before it was read, the agent is stopped (its one
+// flush holds everything) and debug_output's JSON is checked value by value.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <QtTest>
+#include <map>
+
+#include "shm/health.h"
+#include "tests/support/agent.h"
+
+using namespace bucky3::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+using Lines = std::map<QString, QJsonObject>;
+
+Lines parse_lines(const std::string& out) {
+  Lines result;
+  for (const auto& line : QByteArray::fromStdString(out).split('\n')) {
+    const auto doc = QJsonDocument::fromJson(line);
+    if (!doc.isObject()) continue;
+    const auto obj = doc.object();
+    QString key = obj["bucket"].toString();
+    const auto meta = obj["metadata"].toObject();
+    for (const auto& k : meta.keys()) key += " " + k + "=" + meta[k].toString();
+    result[key] = obj;
+  }
+  return result;
+}
+
+QJsonObject values(const Lines& lines, const QString& key) {
+  const auto it = lines.find(key);
+  if (it == lines.end()) {
+    QString keys;
+    for (const auto& [k, v] : lines) keys += k + "\n";
+    qWarning().noquote() << "missing" << key << "in\n" << keys;
+    return {};
+  }
+  return it->second["values"].toObject();
+}
+
+double value(const Lines& lines, const QString& key) {
+  const auto it = lines.find(key);
+  return it == lines.end() ? -1e300 : it->second["value"].toDouble();
+}
+
+class Agent {
+ public:
+  Agent() {
+    const auto config = "instance: " + instance_ +
+                        "\nflush_interval: 60\nrandomize_startup: false\n"
+                        "modules:\n"
+                        "  statsd:\n"
+                        "    type: statsd_server\n"
+                        "    local_host: 127.0.0.1:" + std::to_string(udp_) + "\n"
+                        "    tcp_host: 127.0.0.1:" + std::to_string(tcp_) + "\n"
+                        "    percentile_thresholds: [50, 100]\n"
+                        "  out:\n"
+                        "    type: debug_output\n"
+                        "    format: json\n";
+    process_.start({bucky3_binary(), dir_.write("bucky3.yaml", config)}, dir_.path());
+    ready_ = poll_until([&] { return process_.err().find("listening on UDP") != std::string::npos; }, 15s);
+  }
+  ~Agent() { process_.signal(SIGKILL); }
+
+  bool ready() const { return ready_; }
+  int udp() const { return udp_; }
+  int tcp() const { return tcp_; }
+  std::string sentinel() const { return "!!sentinel-" + instance_; }
+  std::string err() const { return process_.err(); }
+
+  // Waits until the sentinel line shows in the module's recent errors.
+  bool saw_sentinel() {
+    return poll_until(
+        [&] {
+          try {
+            const auto health = bucky3::shm::HealthBlock::open(instance_, bucky3::shm::Access::read_only);
+            const auto slot = health.find("statsd");
+            if (!slot) return false;
+            for (const auto& e : health.snapshot(*slot).errors)
+              if (e.text.find(sentinel()) != std::string::npos) return true;
+          } catch (const std::exception&) {
+          }
+          return false;
+        },
+        20s);
+  }
+
+  // Stops the agent (its sources flush once) and returns debug_output's lines.
+  Lines stop() {
+    process_.signal(SIGTERM);
+    const auto status = process_.wait(15s);
+    if (!status || !WIFEXITED(*status) || WEXITSTATUS(*status) != 0) qWarning() << "agent did not stop cleanly";
+    return parse_lines(process_.out());
+  }
+
+ private:
+  TempDir dir_;
+  Process process_;
+  std::string instance_ = unique_instance();
+  int udp_ = free_port(true);
+  int tcp_ = free_port(false);
+  bool ready_ = false;
+};
+
+std::string node_dir() { return source_dir() + "/tests/node"; }
+
+}  // namespace
+
+class TestE2eClients : public QObject {
+  Q_OBJECT
+ private slots:
+  void initTestCase() {
+    if (::access((node_dir() + "/node_modules/hot-shots/package.json").c_str(), R_OK) != 0)
+      QFAIL("hot-shots is not installed: run scripts/install-deps.sh");
+  }
+
+  void hot_shots_data() {
+    QTest::addColumn<QString>("mode");
+    QTest::newRow("dogstatsd udp") << "dogstatsd";
+    QTest::newRow("telegraf udp") << "telegraf";
+    QTest::newRow("tcp") << "tcp";
+  }
+  void hot_shots() {
+    QFETCH(QString, mode);
+    Agent agent;
+    QVERIFY2(agent.ready(), agent.err().c_str());
+    const std::int64_t ts = std::time(nullptr) - 30;
+    const int port = mode == "tcp" ? agent.tcp() : agent.udp();
+    std::string out;
+    QCOMPARE(run_command({"/usr/bin/env", "node", node_dir() + "/send_mix.js", mode.toStdString(),
+                          std::to_string(port), agent.sentinel(), std::to_string(ts)},
+                         &out),
+             0);
+    QVERIFY2(agent.saw_sentinel(), (out + agent.err()).c_str());
+    const auto lines = agent.stop();
+
+    const QString tags = " env=prod";
+    QCOMPARE(values(lines, "stats_counters env=prod name=hot.hits region=eu")["count"].toDouble(), 10.0);
+    QCOMPARE(value(lines, "stats_gauges name=hot.temp"), 21.5);
+    const auto p100 = values(lines, "stats_timers env=prod name=hot.lat percentile=100 region=eu");
+    QCOMPARE(p100["count"].toDouble(), 4.0);
+    QCOMPARE(p100["sum"].toDouble(), 1000.0);
+    QCOMPARE(p100["lower"].toDouble(), 100.0);
+    QCOMPARE(p100["upper"].toDouble(), 400.0);
+    const auto p50 = values(lines, "stats_timers env=prod name=hot.lat percentile=50 region=eu");
+    QCOMPARE(p50["count"].toDouble(), 2.0);
+    QCOMPARE(p50["upper"].toDouble(), 200.0);
+    QCOMPARE(values(lines, "stats_timers name=hot.hist percentile=100")["sum"].toDouble(), 3.0);
+    QCOMPARE(values(lines, "stats_sets name=hot.users")["count"].toDouble(), 2.0);
+    if (mode != "telegraf") {
+      QCOMPARE(values(lines, "stats_timers kind=a name=hot.dist percentile=100")["sum"].toDouble(), 7.0);
+      const auto it = lines.find("stats_gauges name=hot.ts_gauge");
+      QVERIFY(it != lines.end());
+      QCOMPARE(it->second["value"].toDouble(), 1.0);
+      QCOMPARE(it->second["timestamp"].toDouble(), double(ts) * 1000);
+    }
+  }
+
+  void python_statsd_data() {
+    QTest::addColumn<QString>("mode");
+    QTest::newRow("udp") << "udp";
+    QTest::newRow("tcp") << "tcp";
+  }
+  void python_statsd() {
+    QFETCH(QString, mode);
+    Agent agent;
+    QVERIFY2(agent.ready(), agent.err().c_str());
+    const int port = mode == "tcp" ? agent.tcp() : agent.udp();
+    std::string out;
+    // Debian's python3-statsd imports only under /usr/bin/python3.
+    QCOMPARE(run_command({"/usr/bin/python3", source_dir() + "/tests/clients/send_mix.py", mode.toStdString(),
+                          std::to_string(port), agent.sentinel()},
+                         &out),
+             0);
+    QVERIFY2(agent.saw_sentinel(), (out + agent.err()).c_str());
+    const auto lines = agent.stop();
+    QCOMPARE(values(lines, "stats_counters name=py.hits")["count"].toDouble(), 8.0);
+    QCOMPARE(value(lines, "stats_gauges name=py.temp"), 23.0);
+    const auto p100 = values(lines, "stats_timers name=py.lat percentile=100");
+    QCOMPARE(p100["count"].toDouble(), 4.0);
+    QCOMPARE(p100["mean"].toDouble(), 250.0);
+    QCOMPARE(values(lines, "stats_sets name=py.users")["count"].toDouble(), 2.0);
+  }
+};
+
+QTEST_GUILESS_MAIN(TestE2eClients)
+#include "test_e2e_clients.moc"
