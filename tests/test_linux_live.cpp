@@ -178,6 +178,33 @@ class TestLinuxLive : public QObject {
                 node("node_memory_SwapTotal_bytes"));
   }
 
+  void memory_fields_data() {
+    QTest::addColumn<QString>("field");
+    QTest::addColumn<QString>("meminfo");
+    QTest::newRow("free") << "free_bytes"
+                          << "MemFree";
+    QTest::newRow("buffers") << "buffers_bytes"
+                             << "Buffers";
+    QTest::newRow("shared") << "shared_bytes"
+                            << "Shmem";
+    QTest::newRow("slab") << "slab_bytes"
+                          << "Slab";
+    QTest::newRow("mapped") << "mapped_bytes"
+                            << "Mapped";
+    QTest::newRow("swap free") << "swap_free_bytes"
+                               << "SwapFree";
+    QTest::newRow("swap cached") << "swap_cached_bytes"
+                                 << "SwapCached";
+  }
+  void memory_fields() {
+    QFETCH(QString, field);
+    QFETCH(QString, meminfo);
+    const auto key = "node_memory_" + meminfo.toStdString() + "_bytes";
+    check_between(key.c_str(), value(before_, "system_memory", "", field.toStdString()),
+                  value(after_, "system_memory", "", field.toStdString()), node(key), 1,
+                  512.0 * 1024 * 1024);
+  }
+
   void cpu_data() {
     QTest::addColumn<QString>("field");
     QTest::addColumn<QString>("mode");
@@ -228,6 +255,11 @@ class TestLinuxLive : public QObject {
                   value(after_, "system_activity", "", "load"), node("node_load1"), 1);
     check_between("load15", value(before_, "system_activity", "", "load15"),
                   value(after_, "system_activity", "", "load15"), node("node_load15"), 1);
+    for (const char* field : {"pgpgin", "pgpgout", "pswpin", "pswpout"}) {
+      const auto key = std::string("node_vmstat_") + field;
+      check_between(key.c_str(), value(before_, "system_activity", "", field),
+                    value(after_, "system_activity", "", field), node(key), 1);
+    }
     check_between("major faults", value(before_, "system_activity", "", "pgmajfault"),
                   value(after_, "system_activity", "", "pgmajfault"),
                   node("node_vmstat_pgmajfault"), 1);
