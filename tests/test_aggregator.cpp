@@ -199,6 +199,9 @@ class TestAggregator : public QObject {
     row("cached tags per line", "a:1|c|#k:1\na:1|c|#k:2\na:1|c|#k:1", "100",
         {"stats_counters{k=1,name=a} count=2 rate=0.2",
          "stats_counters{k=2,name=a} count=1 rate=0.1"});
+    row("escaped values unescaped once", "a:1|c|#p:x\\,y\na,p=x\\,y:2|c\na:4|c|#p:x\\\\,y", "100",
+        {"stats_counters{name=a,p=x,y} count=3 rate=0.3",
+         "stats_counters{name=a,p=x\\,y=true} count=4 rate=0.4"});
     row("invalid line skipped", "a:1|c\nbad line\na:2|c", "100",
         {"stats_counters{name=a} count=3 rate=0.3"});
   }
@@ -358,6 +361,18 @@ class TestAggregator : public QObject {
     // The cap is per interval.
     aggregator.add_datagram("new:1|c", kNow + 1);
     QCOMPARE(aggregator.series(), std::size_t{1});
+  }
+
+  // A finished interval owns what it needs: it drains after the aggregator is gone.
+  void interval_outlives_aggregator() {
+    std::unique_ptr<Aggregator::Interval> interval;
+    {
+      Aggregator aggregator(test_options(), kStart);
+      aggregator.add_datagram("myapp_q:5|h\na:1|c", kNow);
+      interval = aggregator.rotate(kNow);
+    }
+    // One sample: only percentile 100, one bin, one counter.
+    QCOMPARE(drain_all(*interval).size(), std::size_t{3});
   }
 
   // Many series: the table grows and every series keeps its own value.
