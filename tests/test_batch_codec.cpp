@@ -87,6 +87,7 @@ class TestBatchCodec : public QObject {
   void rejects_corruption_data();
   void rejects_corruption();
   void survives_random_corruption();
+  void fuzz_seeds_are_valid_batches();
 };
 
 void TestBatchCodec::round_trips_data() {
@@ -241,6 +242,25 @@ void TestBatchCodec::survives_random_corruption() {
   record[type_offset] = std::byte{9};
   const auto error = decode_batch(record, decoded);
   QVERIFY(error);
+}
+
+void TestBatchCodec::fuzz_seeds_are_valid_batches() {
+  // The fuzzer starts from these; a format change that breaks them shows here.
+  const QDir dir(qEnvironmentVariable("BUCKY3_SOURCE_DIR") + "/fuzz/corpus/batch_decoder");
+  const auto seeds = dir.entryList(QDir::Files);
+  QVERIFY2(seeds.size() >= 5, qPrintable(dir.path()));
+  for (const auto& seed : seeds) {
+    QFile file(dir.filePath(seed));
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const auto bytes = file.readAll();
+    const auto record = std::as_bytes(std::span(bytes.constData(), std::size_t(bytes.size())));
+    DecodedBatch decoded;
+    const auto error = decode_batch(record, decoded);
+    QVERIFY2(!error, qPrintable(seed + ": " + QString::fromStdString(error ? error->reason : "")));
+    std::vector<Metric> metrics;
+    for (const auto& view : decoded.metrics) metrics.push_back(view.to_metric());
+    QCOMPARE(encoded(metrics), std::vector<std::byte>(record.begin(), record.end()));
+  }
 }
 
 QTEST_APPLESS_MAIN(TestBatchCodec)

@@ -89,6 +89,22 @@ int wait_exit(pid_t child) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+// Kills and reaps a forked child when a test leaves early (a failed QCOMPARE
+// returns), so no producer outlives its test.
+struct ChildGuard {
+  pid_t pid;
+  ~ChildGuard() {
+    if (pid > 0 && kill(pid, SIGKILL) == 0) waitpid(pid, nullptr, 0);
+  }
+};
+
+// The child's exit status if it has exited (reaping it), else nullopt.
+std::optional<int> exit_status_if_done(pid_t child) {
+  int status = 0;
+  if (waitpid(child, &status, WNOHANG) != child) return std::nullopt;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 // A producer that retries until each record fits (lossless, for counting tests).
 // Runs in a forked child; never returns.
 [[noreturn]] void produce_forever_from(std::uint64_t first, std::uint64_t end,
@@ -406,26 +422,35 @@ void TestRing::forked_producer_and_consumer_move_millions() {
   auto segment = make_segment(1 << 20);
   const pid_t producer = fork();
   if (producer == 0) produce_forever_from(0, total, 200);
+  ChildGuard guard{producer};
   RingReader reader(segment, 0);
-  std::uint64_t expected = 0, damaged = 0, out_of_order = 0;
-  while (expected < total) {
+  std::uint64_t received = 0, damaged = 0, out_of_order = 0;
+  std::optional<int> producer_status;
+  // Until the producer is gone and the ring is drained: a broken ring that
+  // loses records makes this test fail, not hang.
+  for (;;) {
     auto record = reader.peek();
     if (!record) {
-      segment.wait_for_data(1s);
+      if (producer_status) break;
+      producer_status = exit_status_if_done(producer);
+      if (producer_status)
+        guard.pid = 0;
+      else
+        segment.wait_for_data(100ms);
       continue;
     }
     const auto seq = check_record(*record);
     if (!seq)
       ++damaged;
-    else if (*seq != expected)
+    else if (*seq != received)
       ++out_of_order;
-    ++expected;
+    ++received;
     reader.commit();
   }
-  QCOMPARE(wait_exit(producer), 0);
+  QCOMPARE(*producer_status, 0);
   QCOMPARE(damaged, std::uint64_t{0});
   QCOMPARE(out_of_order, std::uint64_t{0});
-  QVERIFY(!reader.peek());  // nothing duplicated at the end either
+  QCOMPARE(received, total);  // nothing lost, nothing duplicated
   QCOMPARE(segment.ring_stats(0).records_written, total);
 }
 
@@ -434,41 +459,57 @@ void TestRing::observer_never_returns_a_torn_record() {
   // record it returns must still be intact, and it must notice the laps.
   constexpr std::uint64_t total = 300'000;
   auto segment = make_segment(8192);
+  auto* done = shared_anonymous<std::atomic<int>>();
+  QVERIFY(done);
   const pid_t producer = fork();
   if (producer == 0) produce_forever_from(0, total, 1500);
+  ChildGuard producer_guard{producer};
   const pid_t observer_child = fork();
   if (observer_child == 0) {
     auto read_only = DestinationSegment::open(test_instance(), "dest", Access::read_only);
     RingObserver observer(read_only, 0);
     std::vector<std::byte> copy;
     std::uint64_t records = 0, last = 0;
-    while (read_only.ring_stats(0).records_written < total ||
-           observer.next(copy) != RingObserver::Result::none) {
-      if (observer.next(copy) == RingObserver::Result::record) {
+    for (;;) {
+      const bool finished = done->load() != 0;  // loaded before the last look
+      const auto result = observer.next(copy);
+      if (result == RingObserver::Result::record) {
         const auto seq = check_record(copy);
         if (!seq) _exit(1);                         // torn
         if (records > 0 && *seq <= last) _exit(2);  // went backwards
         last = *seq;
         ++records;
+      } else if (result == RingObserver::Result::none && finished) {
+        break;
       }
     }
     _exit(records > 0 && observer.overruns() > 0 ? 0 : 4);
   }
+  ChildGuard observer_guard{observer_child};
   RingReader reader(segment, 0);
   std::uint64_t consumed = 0;
-  while (consumed < total) {
+  std::optional<int> producer_status;
+  for (;;) {
     if (reader.peek()) {
       reader.commit();
       ++consumed;
+    } else if (producer_status) {
+      break;
     } else {
-      segment.wait_for_data(1s);
+      producer_status = exit_status_if_done(producer);
+      if (!producer_status) segment.wait_for_data(100ms);
     }
   }
-  QCOMPARE(wait_exit(producer), 0);
+  producer_guard.pid = 0;
+  done->store(1);
+  QCOMPARE(*producer_status, 0);
+  QCOMPARE(consumed, total);
   const int observer_status = wait_exit(observer_child);
+  observer_guard.pid = 0;
   QVERIFY2(observer_status == 0,
            qPrintable(QString("observer child exited %1 (1 torn, 2 backwards, 4 no laps)")
                           .arg(observer_status)));
+  munmap(done, sizeof(std::atomic<int>));
 }
 
 void TestRing::producer_killed_mid_stream_leaves_nothing_torn() {
@@ -484,6 +525,7 @@ void TestRing::producer_killed_mid_stream_leaves_nothing_torn() {
     QCOMPARE(first, next_seq);
     const pid_t producer = fork();
     if (producer == 0) produce_forever_from(first, UINT64_MAX, 200'000);
+    ChildGuard guard{producer};
     // Let it publish a few records, then kill it at an arbitrary moment.
     const auto target = first + 5 + rng() % 20;
     while (next_seq < target) {
@@ -498,6 +540,7 @@ void TestRing::producer_killed_mid_stream_leaves_nothing_torn() {
     usleep(rng() % 2000);
     kill(producer, SIGKILL);
     QCOMPARE(wait_exit(producer), 128 + SIGKILL);
+    guard.pid = 0;
     // Drain: everything published is whole and in order, nothing more appears.
     while (auto record = reader.peek()) {
       QCOMPARE(check_record(*record), std::optional<std::uint64_t>(next_seq));
@@ -519,6 +562,7 @@ void TestRing::consumer_killed_and_restarted_loses_nothing() {
   QVERIFY(deliveries);
   const pid_t producer = fork();
   if (producer == 0) produce_forever_from(0, total, 300);
+  ChildGuard producer_guard{producer};
   auto start_consumer = [&] {
     const pid_t child = fork();
     if (child == 0) {
@@ -551,9 +595,7 @@ void TestRing::consumer_killed_and_restarted_loses_nothing() {
     const pid_t consumer = start_consumer();
     // Wait until this consumer has made progress, then kill it wherever it is.
     const auto start = segment.ring_stats(0).read_pos;
-    while (segment.ring_stats(0).read_pos < start + 20'000 &&
-           segment.ring_stats(0).read_pos < segment.ring_stats(0).write_pos + 1) {
-      if (deliveries[total - 1].load() > 0) break;
+    while (segment.ring_stats(0).read_pos < start + 20'000 && deliveries[total - 1].load() == 0) {
       usleep(200);
     }
     usleep(rng() % 1000);
@@ -561,8 +603,11 @@ void TestRing::consumer_killed_and_restarted_loses_nothing() {
     wait_exit(consumer);
   }
   const pid_t last = start_consumer();
+  ChildGuard last_guard{last};
   QCOMPARE(wait_exit(last), 0);
+  last_guard.pid = 0;
   QCOMPARE(wait_exit(producer), 0);
+  producer_guard.pid = 0;
   std::uint64_t missing = 0, duplicates = 0, triples = 0;
   for (std::uint64_t seq = 0; seq < total; ++seq) {
     const auto n = deliveries[seq].load();
