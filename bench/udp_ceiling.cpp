@@ -4,6 +4,7 @@
 // The StatsD server's ingest numbers are read against the first.
 //
 //   bench_udp_ceiling [--seconds S] [--loss-percent P]
+//   bench_udp_ceiling --generate PORT --workload 0|1|2 [--datagrams-per-second R] [--seconds S]
 //
 // Generator (child) pinned to core 0, receiver (parent) to core 1, 10,000 counter
 // keys, an 8 MiB receive buffer (the agent's socket_buffer default) and the agent's
@@ -122,7 +123,10 @@ SendResult generate(int fd, const Command& command) {
   const auto& workload = kWorkloads[command.workload];
   std::uint64_t pool_lines = 0;
   const auto pool = datagrams_for(workload, pool_lines);
-  const double lines_per_datagram = double(pool_lines) / double(pool.size());
+  std::vector<std::uint64_t> pool_line_counts;
+  for (const auto& datagram : pool) {
+    pool_line_counts.push_back(std::uint64_t(std::count(datagram.begin(), datagram.end(), '\n')));
+  }
   std::vector<iovec> iovecs(kBatch);
   std::vector<mmsghdr> headers(kBatch);
   SendResult result{};
@@ -132,8 +136,7 @@ SendResult generate(int fd, const Command& command) {
   double now = start;
   while (now < end) {
     for (std::size_t i = 0; i < kBatch; ++i) {
-      const auto& datagram = pool[next];
-      next = (next + 1) % pool.size();
+      const auto& datagram = pool[(next + i) % pool.size()];
       iovecs[i] = {const_cast<char*>(datagram.data()), datagram.size()};
       headers[i] = {};
       headers[i].msg_hdr.msg_iov = &iovecs[i];
@@ -141,10 +144,15 @@ SendResult generate(int fd, const Command& command) {
     }
     const int sent = sendmmsg(fd, headers.data(), kBatch, 0);
     if (sent < 0) {
-      if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN) continue;
+      if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN || errno == ECONNREFUSED) continue;
       die("sendmmsg");
     }
     result.datagrams += std::uint64_t(sent);
+    // Exact, for a caller that counts lines at the other end.
+    for (int i = 0; i < sent; ++i) {
+      result.lines += pool_line_counts[(next + std::size_t(i)) % pool.size()];
+    }
+    next = (next + std::size_t(sent)) % pool.size();
     now = now_seconds();
     if (command.datagrams_per_second > 0) {
       // Ahead of schedule: sleep until the time the next batch is due.
@@ -158,8 +166,16 @@ SendResult generate(int fd, const Command& command) {
     }
   }
   result.seconds = now - start;
-  result.lines = std::uint64_t(double(result.datagrams) * lines_per_datagram + 0.5);
   return result;
+}
+
+SendResult generate_to(int fd, const Command& command) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(command.port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) die("connect");
+  return generate(fd, command);
 }
 
 [[noreturn]] void run_generator(int commands, int results) {
@@ -168,12 +184,7 @@ SendResult generate(int fd, const Command& command) {
   const int fd = socket(AF_INET, SOCK_DGRAM, 0);
   Command command{};
   while (read(commands, &command, sizeof command) == sizeof command) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(command.port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) die("connect");
-    const auto result = generate(fd, command);
+    const auto result = generate_to(fd, command);
     if (write(results, &result, sizeof result) != sizeof result) die("write");
   }
   _exit(0);
@@ -343,9 +354,27 @@ double measure(const char* receiver_name, const Workload& workload, int index, d
 int main(int argc, char** argv) {
   double seconds = 3;
   double loss_percent = 1;
+  // --generate PORT: only the generator, for another receiver (bench/statsd_ingest.sh);
+  // prints "datagrams lines seconds" of what it sent.
+  int generate_port = 0;
+  int workload = 0;
+  double rate = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atof(argv[i + 1]);
     if (std::strcmp(argv[i], "--loss-percent") == 0) loss_percent = std::atof(argv[i + 1]);
+    if (std::strcmp(argv[i], "--generate") == 0) generate_port = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--workload") == 0) workload = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--datagrams-per-second") == 0) rate = std::atof(argv[i + 1]);
+  }
+  if (generate_port > 0) {
+    if (workload < 0 || workload >= int(std::size(kWorkloads))) workload = 0;
+    pin_to_core(0);
+    prctl(PR_SET_TIMERSLACK, 1UL);
+    const auto sent = generate_to(socket(AF_INET, SOCK_DGRAM, 0),
+                                  Command{std::uint16_t(generate_port), workload, rate, seconds});
+    std::printf("%llu %llu %.3f\n", static_cast<unsigned long long>(sent.datagrams),
+                static_cast<unsigned long long>(sent.lines), sent.seconds);
+    return 0;
   }
   // Quiet the receiver's "listening on" lines, one per step.
   bucky3::log::init("bench", bucky3::log::Level::warning);
