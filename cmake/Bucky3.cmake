@@ -59,6 +59,7 @@ function(bucky3_add_fuzzer name)
   add_executable(fuzz_${name} ${F_SOURCES})
   target_link_libraries(fuzz_${name} PRIVATE ${F_LIBS})
   target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
+  add_dependencies(fuzzers fuzz_${name})
 endfunction()
 
 # bucky3_add_bench(NAME SOURCES a.cpp ... LIBS lib ...): benchmark program bench_<NAME>
