@@ -483,7 +483,7 @@ class TestPrometheusHostile : public QObject {
     QCOMPARE(response.status, 200);
     QVERIFY(gunzip(response.body) == expected);
   }
-  static std::uint64_t rss_bound() { return kAsan ? 256ull << 20 : 32ull << 20; }
+  static std::uint64_t rss_bound() { return kAsan ? 640ull << 20 : 32ull << 20; }
   static void check_rss(std::uint64_t before) {
     const auto after = rss_bytes();
     const auto growth = after > before ? after - before : 0;
