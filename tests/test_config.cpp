@@ -207,6 +207,14 @@ class TestConfig : public QObject {
     QCOMPARE(src.destinations, destinations);
   }
 
+  void aliases_are_followed() {
+    const Config c = load(
+        "modules:\n"
+        "  a: {type: debug_output, metadata: &shared {team: core}}\n"
+        "  b: {type: debug_output, metadata: *shared}\n");
+    QCOMPARE(c.modules[1].metadata, (std::vector<bucky3::Tag>{{"team", "core"}}));
+  }
+
   void defaults_without_globals() {
     const Config c = load(minimal(""));
     QCOMPARE(c.instance, std::string("default"));
@@ -462,6 +470,20 @@ class TestConfig : public QObject {
                            << QByteArray(
                                   "t.yaml:0:0: the config must be a map with a modules: key, got "
                                   "nothing (null)");
+    QTest::newRow("two documents") << QByteArray(mods + "---\nlog_level: info\n")
+                                   << QByteArray(
+                                          "t.yaml:5:1: the config must be one YAML document, "
+                                          "found a second one");
+    QTest::newRow("null value") << QByteArray("flush_interval:\n" + mods)
+                                << QByteArray(
+                                       "t.yaml:1:1: flush_interval: has no value (null); give it "
+                                       "one or remove the key");
+    QTest::newRow("explicit null") << QByteArray(mods + "    format: ~\n")
+                                   << QByteArray(
+                                          "t.yaml:4:5: modules.out.format: has no value (null); "
+                                          "give it one or remove the key");
+    QTest::newRow("tab indentation") << QByteArray("modules:\n\tout: {type: debug_output}\n")
+                                     << QByteArray("t.yaml:2:5: invalid YAML: illegal map value");
     QTest::newRow("root list") << QByteArray("- a\n")
                                << QByteArray(
                                       "t.yaml:1:1: the config must be a map with a modules: key, "

@@ -221,12 +221,17 @@ class Loader {
   Loader(std::string file, EnvLookup env) : file_(std::move(file)), env_(std::move(env)) {}
 
   Config load(std::string_view text) {
-    YAML::Node root;
+    std::vector<YAML::Node> documents;
     try {
-      root = YAML::Load(std::string(text));
+      documents = YAML::LoadAll(std::string(text));
     } catch (const YAML::Exception& e) {
       throw_at(e.mark, "", "invalid YAML: " + e.msg);
     }
+    // A second document ("---") would otherwise be ignored without a word.
+    if (documents.size() > 1) {
+      fail(documents[1], "", "the config must be one YAML document, found a second one");
+    }
+    const YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
     Config config;
     config.path = file_;
     if (!root.IsMap()) {
@@ -303,6 +308,10 @@ class Loader {
         fail(key, join(path, text),
              "duplicate key (first at line " + std::to_string(first->second.line + 1) + ", col " +
                  std::to_string(first->second.column + 1) + ")");
+      }
+      // A null value has the position of whatever follows it; report the key.
+      if (it->second.IsNull()) {
+        fail(key, join(path, text), "has no value (null); give it one or remove the key");
       }
       out.push_back(Entry{text, key, it->second});
     }
