@@ -1,7 +1,7 @@
 // bench/ring_throughput.cpp — cross-process throughput and latency of the shm
 // ring with encoded batches, beside its ceiling (a streaming memcpy through a
 // ring-sized buffer) and the conventional IPC (a SOCK_SEQPACKET socketpair).
-// Usage: bench_ring_throughput [--bytes N] [--ring BYTES]
+// Usage: bench_ring_throughput [--bytes N] [--ring BYTES] [--only throughput|latency]
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -297,15 +297,21 @@ void print_throughput(const char* what, const Result& r, int metrics_per_batch, 
 int main(int argc, char** argv) {
   std::uint64_t total_bytes = 1'000'000'000;
   std::size_t ring = 8 << 20;
+  std::string only;
+  std::chrono::microseconds gap = 50us;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--bytes") == 0) total_bytes = std::strtoull(argv[i + 1], nullptr, 10);
     if (std::strcmp(argv[i], "--ring") == 0) ring = std::strtoull(argv[i + 1], nullptr, 10);
+    if (std::strcmp(argv[i], "--only") == 0) only = argv[i + 1];
+    if (std::strcmp(argv[i], "--gap-us") == 0)
+      gap = std::chrono::microseconds(std::atoi(argv[i + 1]));
   }
   std::printf(
       "ring_throughput: %u CPUs, ring %zu bytes, %.1f GB per run, producer on CPU 0, consumer on "
       "CPU 1\n",
       std::thread::hardware_concurrency(), ring, double(total_bytes) / 1e9);
   for (const int metrics : {30, 300}) {
+    if (only == "latency") break;
     const auto batch = make_batch(metrics);
     const std::uint64_t batches = std::max<std::uint64_t>(1000, total_bytes / batch.size());
     std::printf("\nbatches of %d metrics (3 tags each), %zu bytes, %llu batches:\n", metrics,
@@ -321,11 +327,13 @@ int main(int argc, char** argv) {
     print_throughput("shm ring + decode_batch", ring_decode, metrics, batch.size(), ceiling,
                      socket);
   }
-  std::printf("\ncommit-to-consume latency, 30-metric batches, one every 50 us, 20000 batches:\n");
+  if (only == "throughput") return 0;
+  std::printf("\ncommit-to-consume latency, 30-metric batches, one every %lld us, 20000 batches:\n",
+              static_cast<long long>(gap.count()));
   const auto batch = make_batch(30);
-  const auto awake = ring_latency(batch, 20000, 50us, true);
-  const auto sleeping = ring_latency(batch, 20000, 50us, false);
-  const auto socket = socket_latency(batch, 20000, 50us);
+  const auto awake = ring_latency(batch, 20000, gap, true);
+  const auto sleeping = ring_latency(batch, 20000, gap, false);
+  const auto socket = socket_latency(batch, 20000, gap);
   std::printf("  %-40s p50 %7.2f us  p99 %7.2f us  max %8.1f us\n",
               "shm ring, consumer awake (polling)", awake.p50_us, awake.p99_us, awake.max_us);
   std::printf("  %-40s p50 %7.2f us  p99 %7.2f us  max %8.1f us\n",
