@@ -110,7 +110,10 @@ ModuleRuntime::ModuleRuntime(const config::Config& config, const config::ModuleC
   const auto slot = health_->find(module.name);
   if (!slot) throw std::runtime_error("module " + module.name + " has no slot in the health block");
   slot_ = *slot;
-  last_self_report_ms_ = wall_clock_ms();
+  // The first self-report comes one flush interval after the start (at most a
+  // minute), then one a minute.
+  last_self_report_ms_ =
+      wall_clock_ms() - 60'000 + std::min<std::int64_t>(60'000, static_cast<std::int64_t>(module.flush_interval_s * 1000));
 
   if (module.role == config::ModuleRole::source) {
     for (const auto& destination : module.destinations) {
@@ -205,7 +208,7 @@ void ModuleRuntime::maybe_self_report(std::int64_t now_ms) {
   std::vector<Metric> metrics;
   metrics.push_back(std::move(metric));
   if (module_.role == config::ModuleRole::source) {
-    emit(metrics, now_ms);
+    send_metrics(metrics, now_ms);
   } else if (self_report_handler_) {
     for (auto& m : metrics) prepare_metric(module_, now_ms, m);
     self_report_handler_(metrics);
@@ -249,7 +252,7 @@ void ModuleRuntime::schedule_flush(Clock::time_point when) {
   });
 }
 
-std::size_t ModuleRuntime::emit(std::vector<Metric>& metrics, std::int64_t flush_time_ms) {
+std::size_t ModuleRuntime::send_metrics(std::vector<Metric>& metrics, std::int64_t flush_time_ms) {
   std::size_t sent = 0;
   std::vector<Metric> batch;
   const std::size_t chunk = std::max<std::size_t>(1, module_.chunk_size);

@@ -66,7 +66,7 @@ class ModuleRuntime {
   // Prepares (metadata, filters, add_timestamps) and sends metrics to every
   // destination this source routes to, in batches of at most chunk_size.
   // Consumes `metrics`. Returns the number of metrics sent.
-  std::size_t emit(std::vector<Metric>& metrics, std::int64_t flush_time_ms);
+  std::size_t send_metrics(std::vector<Metric>& metrics, std::int64_t flush_time_ms);
 
   // --- destinations ----------------------------------------------------------
   // Called on the loop for each batch from any ring; return true once the batch

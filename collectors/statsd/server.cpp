@@ -148,7 +148,7 @@ class StatsdServer {
     }
     auto& interval = *pending_.front();
     const bool more = interval.drain(slice_, kSliceMetrics);
-    runtime_.emit(slice_, interval.end_ms());
+    runtime_.send_metrics(slice_, interval.end_ms());
     if (!more) pending_.pop_front();
     asio::post(runtime_.io(), [this] { drain_slice(); });
   }
@@ -159,7 +159,7 @@ class StatsdServer {
     while (!pending_.empty()) {
       auto& interval = *pending_.front();
       const bool more = interval.drain(slice_, kSliceMetrics);
-      runtime_.emit(slice_, interval.end_ms());
+      runtime_.send_metrics(slice_, interval.end_ms());
       if (!more) pending_.pop_front();
     }
     receiver_.close();

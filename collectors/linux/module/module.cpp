@@ -32,7 +32,7 @@ int run_linux_stats(runtime::ModuleRuntime& runtime) {
     metrics.clear();
     collector.collect(now_ms, metrics);
     runtime.count(shm::Counter::metrics_in, metrics.size());
-    runtime.emit(metrics, now_ms);
+    runtime.send_metrics(metrics, now_ms);
   });
   return runtime.run();
 }
