@@ -228,6 +228,66 @@ class TestExposition : public QObject {
     QCOMPARE(q(render_label_set(dotted_only)), QString("a_b=\"1\""));
   }
 
+  void label_sets_data() {
+    QTest::addColumn<QStringList>("tags");  // key=value, in this order
+    QTest::addColumn<QString>("rendered");
+    QTest::newRow("sorted plain keys") << QStringList{"a=1", "b=2"} << "a=\"1\",b=\"2\"";
+    QTest::newRow("unsorted keys") << QStringList{"b=2", "a=1"} << "a=\"1\",b=\"2\"";
+    QTest::newRow("repeated key keeps the first") << QStringList{"a=1", "a=2"} << "a=\"1\"";
+    QTest::newRow("sanitizing reorders") << QStringList{"a.z=1", "a_b=2"} << "a_b=\"2\",a_z=\"1\"";
+    QTest::newRow("value tag") << QStringList{"host=h", "value=v"} << "host=\"h\",tag_value=\"v\"";
+    QTest::newRow("none") << QStringList{} << "";
+  }
+  void label_sets() {
+    QFETCH(QStringList, tags);
+    QFETCH(QString, rendered);
+    std::vector<std::string> storage;
+    for (const auto& tag : tags) storage.push_back(tag.toStdString());
+    std::vector<TagRef> refs;
+    for (const auto& tag : storage) {
+      const auto eq = tag.find('=');
+      refs.push_back({std::string_view(tag).substr(0, eq), std::string_view(tag).substr(eq + 1)});
+    }
+    std::string out = "prefix";
+    append_label_set(out, refs);
+    QCOMPARE(q(out), "prefix" + rendered);
+  }
+
+  void applies_views_without_owning_copies() {
+    // The shape of shm::MetricView: string_views and spans into a decoded record.
+    struct FieldView {
+      std::string_view name;
+      Number value;
+    };
+    struct View {
+      std::string_view bucket;
+      std::optional<std::int64_t> timestamp_ms;
+      std::span<const TagRef> metadata;
+      std::span<const FieldView> values;
+    };
+    const TagRef tags[] = {{"host", "h"}, {"name", "n"}};
+    const FieldView values[] = {{"count", std::int64_t{3}}, {"rate", 0.5}};
+    SeriesStore store;
+    store.apply(View{"stats.counters", 1000, tags, values}, SeriesStore::Clock::now());
+    QCOMPARE(q(*store.text()),
+             QString("# HELP stats_counters Bucky3 bucket stats.counters\n"
+                     "# TYPE stats_counters gauge\n"
+                     "stats_counters{host=\"h\",name=\"n\",value=\"count\"} 3 1000\n"
+                     "stats_counters{host=\"h\",name=\"n\",value=\"rate\"} 0.5 1000\n"));
+  }
+
+  void user_buckets_never_share_our_families() {
+    SeriesStore store;
+    const auto now = SeriesStore::Clock::now();
+    store.apply(make("bucky3_module_up", {}, {{"", 1.0}}), now);
+    store.apply(make("bucky3.ring.used_bytes", {}, {{"", 1.0}}), now);
+    store.apply(make("bucky3", {{"name", "statsd"}}, {{"cpu", 1.0}}), now);  // self_report
+    const auto text = q(*store.text());
+    QVERIFY(text.contains("\nuser_bucky3_module_up 1\n"));
+    QVERIFY(text.contains("\nuser_bucky3_ring_used_bytes 1\n"));
+    QVERIFY(text.contains("\nbucky3{name=\"statsd\",value=\"cpu\"} 1\n"));
+  }
+
   void sample_lines() {
     std::string out;
     append_sample(out, "stats_counters", "name=\"foo\"", "count", std::int64_t{3}, std::nullopt);

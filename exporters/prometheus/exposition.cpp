@@ -120,36 +120,77 @@ void append_number(std::string& out, const Number& value) {
   }
 }
 
-std::string render_label_set(const std::vector<Tag>& tags) {
+namespace {
+
+bool is_plain_name(std::string_view name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+  if (name.size() >= 2 && name[0] == '_' && name[1] == '_') return false;
+  for (const char c : name) {
+    if (!is_name_char(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool is_plain_metric_name(std::string_view name) {
+  return is_plain_name(name);
+}
+
+void append_label_set(std::string& out, std::span<const TagRef> tags) {
+  const auto start = out.size();
+  bool plain = true;
+  for (std::size_t i = 0; i < tags.size() && plain; ++i) {
+    plain = is_plain_name(tags[i].key) && tags[i].key != "value" &&
+            (i == 0 || tags[i - 1].key < tags[i].key);
+  }
+  if (plain) {
+    for (const auto& tag : tags) {
+      if (out.size() > start) out.push_back(',');
+      out += tag.key;
+      out += "=\"";
+      append_label_value(out, tag.value);
+      out.push_back('"');
+    }
+    return;
+  }
   struct Label {
     std::string name;
-    const Tag* tag;
-    bool exact;  // the original key was already a valid, unchanged name
+    std::size_t index;  // into tags
+    bool exact;         // the original key was already a valid, unchanged name
   };
   std::vector<Label> labels;
   labels.reserve(tags.size());
-  for (const auto& tag : tags) {
-    auto name = sanitize_label_name(tag.key);
-    const bool exact = name == tag.key;
-    labels.push_back({std::move(name), &tag, exact});
+  for (std::size_t i = 0; i < tags.size(); ++i) {
+    auto name = sanitize_label_name(tags[i].key);
+    const bool exact = name == tags[i].key;
+    labels.push_back({std::move(name), i, exact});
   }
-  // Tags arrive sorted by original key; a stable sort keeps that order among
-  // names that collide, after the exact spelling.
-  std::stable_sort(labels.begin(), labels.end(), [](const Label& a, const Label& b) {
+  // By sanitized name; among names that collide the exact spelling first, then
+  // the first by original key.
+  std::sort(labels.begin(), labels.end(), [&](const Label& a, const Label& b) {
     if (a.name != b.name) return a.name < b.name;
-    return a.exact && !b.exact;
+    if (a.exact != b.exact) return a.exact;
+    return std::pair(tags[a.index].key, a.index) < std::pair(tags[b.index].key, b.index);
   });
-  std::string out;
   const std::string* previous = nullptr;
   for (const auto& label : labels) {
     if (previous && *previous == label.name) continue;
     previous = &label.name;
-    if (!out.empty()) out.push_back(',');
+    if (out.size() > start) out.push_back(',');
     out += label.name;
     out += "=\"";
-    append_label_value(out, label.tag->value);
+    append_label_value(out, tags[label.index].value);
     out.push_back('"');
   }
+}
+
+std::string render_label_set(const std::vector<Tag>& tags) {
+  std::vector<TagRef> refs;
+  refs.reserve(tags.size());
+  for (const auto& tag : tags) refs.push_back({tag.key, tag.value});
+  std::string out;
+  append_label_set(out, refs);
   return out;
 }
 

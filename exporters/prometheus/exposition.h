@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,9 +29,20 @@ void append_help_text(std::string& out, std::string_view text);
 // Integers exact; doubles in shortest round-trip form; `NaN`, `+Inf`, `-Inf`.
 void append_number(std::string& out, const Number& value);
 
-// `a="1",b="x\"y"`: a metric's tags as one rendered label set, sorted by sanitized
+// A tag that points into the caller's storage (a Metric or a decoded ring record).
+struct TagRef {
+  std::string_view key;
+  std::string_view value;
+};
+
+// True when `name` is used unchanged as a metric name (valid, not reserved).
+bool is_plain_metric_name(std::string_view name);
+
+// Appends `a="1",b="x\"y"`: the tags as one rendered label set, sorted by sanitized
 // name. Two tags whose names sanitize alike keep one: the one already spelled
 // validly, else the first by original key, so a sample never repeats a label.
+// Tags sorted by key with valid names (the usual case) take a path without sorting.
+void append_label_set(std::string& out, std::span<const TagRef> tags);
 std::string render_label_set(const std::vector<Tag>& tags);
 
 // `# HELP <family> Bucky3 bucket <bucket>` and `# TYPE <family> gauge`.

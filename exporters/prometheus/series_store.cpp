@@ -12,14 +12,13 @@ namespace {
 
 // The agent's own families (health.h); a user bucket spelled like them is
 // renamed, so no family ever appears twice on a page.
-std::string family_name(std::string_view bucket) {
-  auto name = sanitize_metric_name(bucket);
+bool is_reserved_family(std::string_view name) {
   constexpr std::array<std::string_view, 3> reserved{"bucky3_module_", "bucky3_ring_",
                                                      "bucky3_exporter_"};
   for (const auto prefix : reserved) {
-    if (name.starts_with(prefix)) return "user_" + name;
+    if (name.starts_with(prefix)) return true;
   }
-  return name;
+  return false;
 }
 
 }  // namespace
@@ -43,32 +42,45 @@ void SeriesStore::render(const std::string& family, const std::string& labels, S
   dirty_ = true;
 }
 
-void SeriesStore::apply(const Metric& metric, Clock::time_point now) {
-  if (metric.values.empty()) return;
-  auto name = family_name(metric.bucket);
-  auto labels = render_label_set(metric.metadata);
+void SeriesStore::apply_parts(std::string_view bucket, std::span<const TagRef> tags,
+                              std::span<const FieldRef> fields,
+                              std::optional<std::int64_t> timestamp_ms, Clock::time_point now) {
+  if (fields.empty()) return;
+  // Most buckets are valid names already: then no string is built for the lookup.
+  std::string sanitized;
+  std::string_view name = bucket;
+  if (!is_plain_metric_name(bucket) || is_reserved_family(bucket)) {
+    sanitized = sanitize_metric_name(bucket);
+    if (is_reserved_family(sanitized)) sanitized.insert(0, "user_");
+    name = sanitized;
+  }
+  labels_scratch_.clear();
+  append_label_set(labels_scratch_, tags);
 
   auto family_it = families_.find(name);
   const bool new_family = family_it == families_.end();
-  if (new_family) family_it = families_.emplace(name, Family{metric.bucket, {}}).first;
-  auto series_it = family_it->second.series.find(labels);
-  const bool new_series = series_it == family_it->second.series.end();
-  if (new_series) series_it = family_it->second.series.emplace(labels, Series{}).first;
+  if (new_family) {
+    family_it = families_.emplace(std::string(name), Family{std::string(bucket), {}}).first;
+  }
+  auto& series_map = family_it->second.series;
+  auto series_it = series_map.find(labels_scratch_);
+  const bool new_series = series_it == series_map.end();
+  if (new_series) series_it = series_map.emplace(labels_scratch_, Series{}).first;
   auto& samples = series_it->second.samples;
 
   bool changed = false;
-  for (const auto& field : metric.values) {
+  for (const auto& field : fields) {
     auto it = std::lower_bound(samples.begin(), samples.end(), field.name,
-                               [](const Sample& s, const std::string& f) { return s.field < f; });
+                               [](const Sample& s, std::string_view f) { return s.field < f; });
     if (it != samples.end() && it->field == field.name) {
-      if (it->timestamp_ms && metric.timestamp_ms && *metric.timestamp_ms < *it->timestamp_ms) {
+      if (it->timestamp_ms && timestamp_ms && *timestamp_ms < *it->timestamp_ms) {
         ++stats_.points_stale;
         continue;
       }
       it->refreshed = now;
-      if (it->value == field.value && it->timestamp_ms == metric.timestamp_ms) continue;
+      if (it->value == field.value && it->timestamp_ms == timestamp_ms) continue;
       it->value = field.value;
-      it->timestamp_ms = metric.timestamp_ms;
+      it->timestamp_ms = timestamp_ms;
       changed = true;
       continue;
     }
@@ -76,7 +88,7 @@ void SeriesStore::apply(const Metric& metric, Clock::time_point now) {
       ++stats_.series_dropped;
       continue;
     }
-    samples.insert(it, Sample{field.name, field.value, metric.timestamp_ms, now});
+    samples.insert(it, Sample{std::string(field.name), field.value, timestamp_ms, now});
     ++stats_.series;
     changed = true;
   }

@@ -7,10 +7,12 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "exporters/prometheus/exposition.h"
 #include "exporters/prometheus/scrape_page.h"
 #include "shm/metric.h"
 
@@ -37,11 +39,30 @@ class SeriesStore {
 
   explicit SeriesStore(StoreOptions options = {});
 
+  // A value that points into the caller's storage.
+  struct FieldRef {
+    std::string_view name;  // empty for a single value
+    Number value;
+  };
+
   // One sample per value (named values get label value="<field>"). A sample keeps
   // its newest point: an older timestamp than held is ignored, equal or newer (or
   // none) replaces it. Buckets or tags that sanitize to the same name merge into
   // one family and one series (the newest point wins).
-  void apply(const Metric& metric, Clock::time_point now);
+  // `metric` is a bucky3::Metric or a shm::MetricView (members bucket, metadata of
+  // {key, value}, values of {name, value}, timestamp_ms): a decoded ring record is
+  // applied without an owning copy, and updating a held series allocates nothing.
+  template <class MetricLike>
+  void apply(const MetricLike& metric, Clock::time_point now) {
+    tags_scratch_.clear();
+    fields_scratch_.clear();
+    for (const auto& tag : metric.metadata) tags_scratch_.push_back({tag.key, tag.value});
+    for (const auto& field : metric.values) fields_scratch_.push_back({field.name, field.value});
+    apply_parts(metric.bucket, tags_scratch_, fields_scratch_, metric.timestamp_ms, now);
+  }
+  void apply_parts(std::string_view bucket, std::span<const TagRef> tags,
+                   std::span<const FieldRef> fields, std::optional<std::int64_t> timestamp_ms,
+                   Clock::time_point now);
 
   // Removes samples not refreshed within values_timeout; returns how many.
   std::size_t evict(Clock::time_point now);
@@ -75,7 +96,11 @@ class SeriesStore {
   void render(const std::string& family, const std::string& labels, Series& series);
 
   StoreOptions options_;
-  std::map<std::string, Family> families_;  // by sanitized name
+  std::map<std::string, Family, std::less<>> families_;  // by sanitized name
+  // Reused by every apply(), so updating a held series allocates nothing.
+  std::vector<TagRef> tags_scratch_;
+  std::vector<FieldRef> fields_scratch_;
+  std::string labels_scratch_;
   StoreStats stats_;
   std::shared_ptr<const std::string> text_;
   std::optional<GzipPrefix> gzip_;
