@@ -432,17 +432,45 @@ class TestConfig : public QObject {
     }
   }
 
+  void unreadable_file_data() {
+    QTest::addColumn<QByteArray>("path");
+    QTest::addColumn<QByteArray>("error");
+    QTest::newRow("missing") << QByteArray("/nonexistent/bucky3.yaml")
+                             << QByteArray(
+                                    "/nonexistent/bucky3.yaml:0:0: cannot read the config: No "
+                                    "such file or directory");
+    QTest::newRow("directory") << QByteArray("/tmp")
+                               << QByteArray("/tmp:0:0: cannot read the config: it is a directory");
+  }
   void unreadable_file() {
+    QFETCH(QByteArray, path);
+    QFETCH(QByteArray, error);
     try {
-      load_config_file("/nonexistent/bucky3.yaml");
+      load_config_file(path.toStdString());
       QFAIL("no error");
     } catch (const ConfigError& e) {
-      QCOMPARE(QByteArray(e.what()),
-               QByteArray("/nonexistent/bucky3.yaml:0:0: cannot read the config: No such file or "
-                          "directory"));
+      QCOMPARE(QByteArray(e.what()), error);
       QCOMPARE(e.line, 0);
       QCOMPARE(e.col, 0);
+      QCOMPARE(e.key_path, std::string());
     }
+  }
+
+  void file_errors_name_the_file() {
+    const QString path = QDir::temp().filePath("b3_config_test_%1.yaml").arg(getpid());
+    {
+      std::ofstream out(path.toStdString());
+      out << "modules:\n  out:\n    type: debug_output\n    format: yaml\n";
+    }
+    std::string what;
+    try {
+      load_config_file(path.toStdString());
+    } catch (const ConfigError& e) {
+      what = e.what();
+    }
+    QFile::remove(path);
+    QCOMPARE(QByteArray::fromStdString(what),
+             path.toUtf8() + ":4:13: modules.out.format: must be one of text json, got \"yaml\"");
   }
 
   void error_fields() {

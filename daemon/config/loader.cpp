@@ -13,8 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <regex>
-#include <set>
 #include <sstream>
 
 #include "daemon/config/config.h"
