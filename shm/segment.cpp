@@ -1,6 +1,7 @@
 // Destination segments and the consumer's doorbell; see segment.h and docs/SHM.md.
 #include "shm/segment.h"
 
+#include <algorithm>
 #include <boost/interprocess/mapped_region.hpp>
 #include <cstring>
 #include <thread>
@@ -20,7 +21,10 @@ std::string segment_name(std::string_view instance, std::string_view suffix) {
 }
 
 std::size_t max_record_bytes(std::uint64_t ring_size_bytes) {
-  return static_cast<std::size_t>(ring_size_bytes / 2 - record_header_bytes);
+  // The record header holds the size in 32 bits; no batch comes near 4 GiB anyway.
+  constexpr std::uint64_t header_limit = 0xffffffffULL / 8 * 8;
+  return static_cast<std::size_t>(
+      std::min(ring_size_bytes / 2 - record_header_bytes, header_limit));
 }
 
 struct DestinationSegment::Mapping {

@@ -37,8 +37,9 @@ struct SegmentOptions {
 inline constexpr std::uint64_t min_ring_size_bytes = 256;
 // Framing per record (a length word and a type word), and records start 8-aligned.
 inline constexpr std::size_t record_header_bytes = 8;
-// The largest record a ring of `ring_size_bytes` takes: half the ring, so a record
-// always fits once the consumer has caught up, wherever the write position is.
+// The largest record a ring of `ring_size_bytes` takes: half the ring (so a record
+// always fits once the consumer has caught up, wherever the write position is), and
+// at most 4 GiB - 8 (the record header's size field).
 std::size_t max_record_bytes(std::uint64_t ring_size_bytes);
 
 class DestinationSegment {

@@ -135,6 +135,7 @@ class TestRing : public QObject {
   void exactly_full();
   void oversized_records_are_dropped_data();
   void oversized_records_are_dropped();
+  void max_record_bytes_fits_the_header();
   void largest_record_fits_at_every_offset();
   void restarted_producer_appends();
   void restarted_consumer_resumes();
@@ -271,6 +272,12 @@ void TestRing::oversized_records_are_dropped() {
   RingWriter writer(segment, 0);
   QCOMPARE(writer.try_write(make_record(0, size)), fits);
   QCOMPARE(segment.ring_stats(0).records_dropped, std::uint64_t{fits ? 0u : 1u});
+}
+
+void TestRing::max_record_bytes_fits_the_header() {
+  QCOMPARE(max_record_bytes(4096), std::size_t{2040});
+  QCOMPARE(max_record_bytes(8 << 20), std::size_t{(4 << 20) - 8});
+  QVERIFY(max_record_bytes(std::uint64_t{64} << 30) <= 0xffffffffULL);
 }
 
 void TestRing::largest_record_fits_at_every_offset() {
