@@ -278,6 +278,8 @@ void TestSegment::wait_returns_at_once_with_data() {
   RingWriter writer(segment, 1);
   const std::byte record[8]{};
   QVERIFY(writer.try_write(record));
+  // Nobody slept, so the producer did not ring (no syscall on the hot path).
+  QCOMPARE(segment.layout().doorbell.sequence.load(), std::uint32_t{0});
   // A 1-hour timeout: the test would hang (and time out) if it slept.
   QVERIFY(segment.wait_for_data(std::chrono::hours(1)));
 }
@@ -313,6 +315,9 @@ void TestSegment::producer_in_another_process_wakes_the_consumer() {
   QCOMPARE(write(go[1], "g", 1), ssize_t{1});
   // Without the futex wake this would sleep for the whole hour and the test times out.
   QVERIFY(segment.wait_for_data(std::chrono::hours(1)));
+  // The producer saw the sleeper and rang exactly once; the consumer is up again.
+  QCOMPARE(segment.layout().doorbell.sequence.load(), std::uint32_t{1});
+  QCOMPARE(segment.layout().doorbell.sleepers.load(), std::uint32_t{0});
   int status = 0;
   QCOMPARE(waitpid(child, &status, 0), child);
   QVERIFY(WIFEXITED(status) && WEXITSTATUS(status) == 0);
