@@ -44,6 +44,7 @@ class TestHealth : public QObject {
   void cuts_long_errors();
   void module_in_another_process_writes_its_slot();
   void snapshots_are_consistent_while_written();
+  void writer_killed_mid_update_does_not_wedge_readers();
   void read_only_open_sees_updates();
   void refuses_other_layouts();
 };
@@ -208,6 +209,29 @@ void TestHealth::snapshots_are_consistent_while_written() {
   QCOMPARE(wait_exit(writer), 0);
   QVERIFY(snapshots > 1);
   QCOMPARE(inconsistent, 0);
+}
+
+void TestHealth::writer_killed_mid_update_does_not_wedge_readers() {
+  // A module killed while it records an error may leave the seqlock odd; the
+  // reader must still return, and the restarted module's next error must be
+  // read back whole.
+  auto block = HealthBlock::create(test_instance(), modules(), std::nullopt);
+  for (int round = 0; round < 10; ++round) {
+    const pid_t child = fork();
+    if (child == 0) {
+      auto mine = HealthBlock::open(test_instance(), Access::read_write);
+      for (std::int64_t i = 0;; ++i) mine.record_error(0, i, "flood", std::string(150, 'f'));
+    }
+    usleep(1000 + round * 300);
+    kill(child, SIGKILL);
+    QCOMPARE(wait_exit(child), 128 + SIGKILL);
+    (void)block.snapshot(0);  // returns, whatever the sequence was left at
+    block.record_error(0, -round, "restarted", "round " + std::to_string(round));
+    const auto snap = block.snapshot(0);
+    QCOMPARE(snap.errors.back().reason, std::string("restarted"));
+    QCOMPARE(snap.errors.back().text, "round " + std::to_string(round));
+    QCOMPARE(snap.errors.back().time_ms, std::int64_t{-round});
+  }
 }
 
 void TestHealth::read_only_open_sees_updates() {
