@@ -375,6 +375,21 @@ class TestAggregator : public QObject {
     QCOMPARE(drain_all(*interval).size(), std::size_t{3});
   }
 
+  // The 300-bytes-a-counter aim, by the aggregator's own accounting (the
+  // benchmark measures RSS too); a generous bound, so only a regression trips it.
+  void counter_series_stay_small() {
+    Aggregator aggregator({}, kStart);
+    std::string payload;
+    for (int i = 0; i < 20000; ++i) {
+      payload += "app.service.metric_" + std::to_string(i % 100) +
+                 ":1|c|#env:production,host:web-" + std::to_string(i / 100) + ",region:eu-west-1\n";
+    }
+    aggregator.add_datagram(payload, kNow);
+    QCOMPARE(aggregator.series(), std::size_t{20000});
+    const double per_series = double(aggregator.memory_bytes()) / 20000;
+    QVERIFY2(per_series < 350, std::to_string(per_series).c_str());
+  }
+
   // Many series: the table grows and every series keeps its own value.
   void many_series_survive_growth() {
     Aggregator aggregator({}, kStart);

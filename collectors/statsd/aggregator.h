@@ -86,6 +86,7 @@ class Aggregator {
     // Appends at most `max_metrics` metrics to `out`; true while more remain.
     bool drain(std::vector<bucky3::Metric>& out, std::size_t max_metrics);
     // The `n` metric names holding the most series, most first (ties by name).
+    // O(series): meant for once an interval, when series_cap_drops() > 0.
     std::vector<std::pair<std::string, std::size_t>> top_names(std::size_t n) const;
     std::uint64_t series_cap_drops() const;
     std::size_t series() const;
@@ -97,7 +98,8 @@ class Aggregator {
   };
 
   // O(1): ends the current interval at `now_ms`, starts the next one and hands
-  // back the finished one (its elapsed time is now − its start).
+  // back the finished one (its elapsed time is now − its start). Freeing an
+  // interval is O(series): drop it after draining, between receive calls.
   std::unique_ptr<Interval> rotate(std::int64_t now_ms);
 
  private:
