@@ -650,6 +650,25 @@ class TestStatsdReceiver : public QObject {
     }
   }
 
+  // drain() takes everything queued, without the loop running: nothing the
+  // kernel holds at shutdown is lost.
+  void drain_reads_everything_queued() {
+    QTemporaryDir dir;
+    asio::io_context io;
+    Sink sink;
+    auto options = udp_only();
+    options.unix_socket = dir.filePath("statsd.sock").toStdString();
+    Receiver receiver(io, options, sink.handler());
+    UdpSender sender(false, receiver.udp_port());
+    for (int i = 0; i < 500; ++i) QVERIFY(sender.send("udp:" + QByteArray::number(i) + "|c"));
+    // net.unix.max_dgram_qlen is 10 here: a blocking sender would wait for more room.
+    for (int i = 0; i < 8; ++i) QVERIFY(send_unix(*options.unix_socket, "unix:1|c"));
+    QCOMPARE(receiver.drain(), std::uint64_t{508});
+    QCOMPARE(sink.payloads.size(), std::size_t{508});
+    QCOMPARE(sink.payloads[499], std::string("udp:499|c"));
+    QCOMPARE(receiver.drain(), std::uint64_t{0});
+  }
+
   // A handler may close the receiver mid-batch; nothing is delivered after.
   void close_from_handler_stops_delivery() {
     asio::io_context io;

@@ -305,6 +305,20 @@ struct Receiver::Impl : std::enable_shared_from_this<Impl> {
     if (!decompressed.empty()) handler(decompressed);
   }
 
+  // Reads one recvmmsg batch and delivers it; the datagrams read, or -1 and errno.
+  template <class Socket>
+  int read_batch(Socket& socket, DatagramBatch& batch, std::string_view transport) {
+    const int count = batch.receive(socket.native_handle());
+    const bool udp_socket = &batch == &*udp_batch;
+    for (int i = 0; i < count && !closed; ++i) {
+      if (udp_socket) {
+        if (const auto counter = batch.drop_counter(i)) note_drop_counter(*counter);
+      }
+      deliver_datagram(transport, batch.datagram(i), batch.truncated(i));
+    }
+    return count;
+  }
+
   // One recvmmsg per turn: a full batch means more may be queued, so we queue
   // ourselves behind the loop's other handlers (a flush step, a TCP read) instead
   // of draining a socket that a fast sender keeps full. A short batch means the
@@ -313,30 +327,12 @@ struct Receiver::Impl : std::enable_shared_from_this<Impl> {
   void read_datagrams(Socket& socket, DatagramBatch& batch, std::string_view transport,
                       void (Impl::*again)()) {
     if (closed) return;
-    const int count = batch.receive(socket.native_handle());
-    if (count < 0) {
-      if (errno == EINTR) {
-        asio::post(io, [self = shared_from_this(), again] { ((*self).*again)(); });
-        return;
-      }
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        log::warning(transport, " receive failed: ", std::strerror(errno));
-      }
-      socket.async_wait(asio::socket_base::wait_read,
-                        [self = shared_from_this(), again](const error_code& ec) {
-                          if (!ec) ((*self).*again)();
-                        });
-      return;
-    }
-    const bool udp_socket = &batch == &*udp_batch;
-    for (int i = 0; i < count && !closed; ++i) {
-      if (udp_socket) {
-        if (const auto counter = batch.drop_counter(i)) note_drop_counter(*counter);
-      }
-      deliver_datagram(transport, batch.datagram(i), batch.truncated(i));
+    const int count = read_batch(socket, batch, transport);
+    if (count < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+      log::warning(transport, " receive failed: ", std::strerror(errno));
     }
     if (closed) return;
-    if (static_cast<std::size_t>(count) == batch.size()) {
+    if (static_cast<std::size_t>(count) == batch.size() || (count < 0 && errno == EINTR)) {
       asio::post(io, [self = shared_from_this(), again] { ((*self).*again)(); });
     } else {
       socket.async_wait(asio::socket_base::wait_read,
@@ -344,6 +340,25 @@ struct Receiver::Impl : std::enable_shared_from_this<Impl> {
                           if (!ec) ((*self).*again)();
                         });
     }
+  }
+
+  // Reads what the datagram sockets hold now, for a last flush. Bounded by what
+  // a full queue can hold (no queued datagram costs the kernel under 256 bytes),
+  // so a sender that never stops cannot keep us here.
+  std::uint64_t drain() {
+    const auto before = stats.datagrams;
+    const auto drain_socket = [this](auto& socket, DatagramBatch& batch, std::string_view name) {
+      int receive_buffer = 0;
+      socklen_t length = sizeof receive_buffer;
+      ::getsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, &length);
+      const auto max_batches = static_cast<std::size_t>(receive_buffer) / 256 / batch.size() + 1;
+      for (std::size_t i = 0; i < max_batches && !closed; ++i) {
+        if (static_cast<std::size_t>(read_batch(socket, batch, name)) != batch.size()) break;
+      }
+    };
+    if (udp && !closed) drain_socket(*udp, *udp_batch, "UDP");
+    if (unix_socket && !closed) drain_socket(*unix_socket, *unix_batch, "unix");
+    return stats.datagrams - before;
   }
 
   void read_udp() { read_datagrams(*udp, *udp_batch, "UDP", &Impl::read_udp); }
@@ -543,6 +558,10 @@ std::size_t Receiver::granted_socket_buffer() const {
 
 void Receiver::refresh_kernel_drops() {
   impl_->refresh_kernel_drops();
+}
+
+std::uint64_t Receiver::drain() {
+  return impl_->drain();
 }
 
 const ReceiverStats& Receiver::stats() const {

@@ -69,6 +69,10 @@ class Receiver {
   // Reads the UDP socket's drop counter (SO_MEMINFO) into stats().kernel_drops;
   // call at each flush. Drops also arrive with datagrams (SO_RXQ_OVFL).
   void refresh_kernel_drops();
+  // Reads and delivers, without waiting, the datagrams queued on the UDP and Unix
+  // sockets: call before the last flush at shutdown, so what the kernel already
+  // holds is not lost. Bounded by what the queues can hold. Returns datagrams read.
+  std::uint64_t drain();
   const ReceiverStats& stats() const;
   // Stops reading, closes the sockets and TCP connections, unlinks the Unix
   // socket. Idempotent; handlers are not called afterwards.
