@@ -190,6 +190,96 @@ class TestE2eDebug : public QObject {
     QVERIFY2(got.count("stats_counters name=last") == 1, agent.process.out().c_str());
     QCOMPARE(got.at("stats_counters name=last")["values"].toObject()["count"].toDouble(), 5.0);
   }
+
+  void routes_only_to_listed_destinations_and_self_reports() {
+    TempDir dir;
+    Process process;
+    const int udp = free_port(true);
+    // Two destinations on one stdout, told apart by their format: the source
+    // writes only to `text`, so no JSON line may appear.
+    const auto config = "instance: " + unique_instance() +
+                        "\nflush_interval: 0.5\nrandomize_startup: false\n"
+                        "modules:\n"
+                        "  statsd:\n"
+                        "    type: statsd_server\n"
+                        "    local_host: 127.0.0.1:" + std::to_string(udp) + "\n"
+                        "    destinations: [text]\n"
+                        "    self_report: true\n"
+                        "  json:\n"
+                        "    type: debug_output\n"
+                        "    format: json\n"
+                        "  text:\n"
+                        "    type: debug_output\n"
+                        "    format: text\n";
+    process.start({bucky3_binary(), dir.write("bucky3.yaml", config)}, dir.path());
+    QVERIFY(poll_until([&] { return process.err().find("listening on UDP") != std::string::npos; }, 10s));
+    send_udp(udp, "routed:1|c\n");
+    QVERIFY2(poll_until(
+                 [&] {
+                   const auto out = process.out();
+                   return out.find("stats_counters name=routed count=1.0") != std::string::npos &&
+                          out.find("bucky3 name=statsd ") != std::string::npos;
+                 },
+                 15s),
+             process.out().c_str());
+    const auto out = process.out();
+    QVERIFY2(out.find('{') == std::string::npos, out.c_str());
+    // The self-report carries the module's counters.
+    const auto line_start = out.find("bucky3 name=statsd ");
+    const auto line = out.substr(line_start, out.find('\n', line_start) - line_start);
+    QVERIFY2(line.find(" cpu_seconds=") != std::string::npos, line.c_str());
+    QVERIFY2(line.find(" uptime_seconds=") != std::string::npos, line.c_str());
+    QVERIFY2(line.find(" lines_in=") != std::string::npos, line.c_str());
+    process.signal(SIGTERM);
+    QVERIFY(process.wait(10s).has_value());
+  }
+
+  void killed_destination_loses_nothing() {
+    TempDir dir;
+    Process process;
+    const int udp = free_port(true);
+    const auto config = "instance: " + unique_instance() +
+                        "\nflush_interval: 0.2\nrandomize_startup: false\nchunk_size: 20\n"
+                        "modules:\n"
+                        "  statsd:\n"
+                        "    type: statsd_server\n"
+                        "    local_host: 127.0.0.1:" + std::to_string(udp) + "\n"
+                        "  out:\n"
+                        "    type: debug_output\n"
+                        "    format: json\n";
+    process.start({bucky3_binary(), dir.write("bucky3.yaml", config)}, dir.path());
+    QVERIFY(poll_until([&] { return process.err().find("listening on UDP") != std::string::npos; }, 10s));
+    // 4000 distinct counters, each sent once; the destination is killed with
+    // SIGKILL twice meanwhile. Every one must come out at least once (the batch
+    // in flight at a kill may come out twice).
+    constexpr int kNames = 4000;
+    int kills = 0;
+    for (int i = 0; i < kNames; i += 40) {
+      std::string datagram;
+      for (int j = i; j < i + 40; ++j) datagram += "n" + std::to_string(j) + ":1|c\n";
+      send_udp(udp, datagram);
+      if (i == 1200 || i == 2800) {
+        for (const pid_t child : children_of(process.pid())) {
+          if (read_file("/proc/" + std::to_string(child) + "/cmdline").rfind("bucky3: out", 0) == 0) {
+            ::kill(child, SIGKILL);
+            ++kills;
+          }
+        }
+      }
+      std::this_thread::sleep_for(5ms);  // spread over several flushes
+    }
+    QCOMPARE(kills, 2);
+    const auto all_seen = [&] {
+      const auto lines = parse_lines(process.out());
+      for (int i = 0; i < kNames; ++i)
+        if (!lines.count(QString("stats_counters name=n%1").arg(i))) return false;
+      return true;
+    };
+    QVERIFY2(poll_until(all_seen, 20s), process.err().c_str());
+    QVERIFY(process.err().find("out killed by signal") != std::string::npos);
+    process.signal(SIGTERM);
+    QVERIFY(process.wait(10s).has_value());
+  }
 };
 
 QTEST_GUILESS_MAIN(TestE2eDebug)
