@@ -14,8 +14,8 @@
 # Per peer and workload (0: 1 line per datagram, 1: ~1400 B datagrams, 2: ~1400 B with
 # 3 tags per line; collectd parses no tags: n/a): a fresh server pinned to core 1, the
 # generator (bench_udp_ceiling --generate) on core 0, 10,000 counter keys; one
-# flat-out step, then paced steps from the received rate down by at least 10% until
-# loss < 1% (at most 8). Loss, in lines:
+# flat-out step, then paced steps from the flat-out received rate down by 10% until
+# loss < 1% (at most 8), as bench/statsd_ingest.sh does for bucky3. Loss, in lines:
 #   kernel drops  the `drops` column of /proc/net/udp{,6} for the peer's port, read
 #                 before and after the step (after the socket queue drained), times
 #                 the lines per datagram: every peer;
@@ -291,8 +291,7 @@ for peer in $peers; do
       best_rate=$("$py" -c "print($received / $elapsed)")
       best_loss=$("$py" -c "print(100 * (1 - $received / $sent) if $sent else 100)")
       best_cpu=$cpu best_received=$received mark=""
-      # Down by 10%, or straight to what it received when it lost more than that.
-      pace=$("$py" -c "print(min($pace * 0.9, 0.98 * $received / ($sent / $datagrams) / $elapsed))")
+      pace=$("$py" -c "print($pace * 0.9)")
       attempt=$((attempt + 1))
     done
     stop_peer
