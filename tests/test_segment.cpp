@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 #include "shm/health.h"
 #include "shm/layout.h"
@@ -87,6 +88,7 @@ class TestSegment : public QObject {
   void wait_returns_at_once_with_data();
   void wait_times_out_when_idle();
   void producer_in_another_process_wakes_the_consumer();
+  void read_only_wait_sees_a_new_record();
   void remove_is_quiet_when_absent();
 };
 
@@ -322,6 +324,21 @@ void TestSegment::producer_in_another_process_wakes_the_consumer() {
   QCOMPARE(waitpid(child, &status, 0), child);
   QVERIFY(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   close(go[1]);
+}
+
+void TestSegment::read_only_wait_sees_a_new_record() {
+  auto segment = DestinationSegment::create(test_instance(), "dest", {"a", "b"}, ring_of(4096));
+  auto observer = DestinationSegment::open(test_instance(), "dest", Access::read_only);
+  std::thread producer([&] {
+    RingWriter writer(segment, 1);
+    std::this_thread::sleep_for(10ms);  // usually after the observer started waiting
+    const std::byte record[8]{};
+    writer.try_write(record);
+  });
+  // Polls (it cannot ring the doorbell); the hour is never reached.
+  QVERIFY(observer.wait_for_data(std::chrono::hours(1)));
+  producer.join();
+  QCOMPARE(observer.ring_stats(1).records_written, std::uint64_t{1});
 }
 
 void TestSegment::remove_is_quiet_when_absent() {
