@@ -2,6 +2,8 @@
 #include "daemon/runtime.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -343,16 +345,34 @@ void ModuleRuntime::drain_rings() {
   waiter_cv_.notify_one();
 }
 
+namespace {
+// SIGUSR1 only interrupts the waiter's futex sleep at stop; nothing to do in it.
+extern "C" void interrupt_waiter(int) {}
+}  // namespace
+
 void ModuleRuntime::start_waiter() {
   if (waiter_.joinable()) return;
+  struct sigaction action {};
+  action.sa_handler = interrupt_waiter;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART: the futex wait returns with EINTR
+  ::sigaction(SIGUSR1, &action, nullptr);
+  waiter_done_.store(false, std::memory_order_relaxed);  // relaxed: the thread does not exist yet
   waiter_ = std::thread([this] {
+    struct Done {
+      std::atomic<bool>& done;
+      // release: pairs with the acquire in stop_waiter(); nothing follows but the return.
+      ~Done() { done.store(true, std::memory_order_release); }
+    } done{waiter_done_};
     while (true) {
       {
         std::unique_lock lock(waiter_mutex_);
         waiter_cv_.wait(lock, [this] { return !drain_pending_ || waiter_exit_; });
         if (waiter_exit_) return;
       }
-      own_segment_->wait_for_data(std::chrono::milliseconds(500));
+      // Long sleeps: a producer's doorbell wakes us at once, and stop_waiter()
+      // interrupts the sleep with SIGUSR1, so the timeout only bounds a lost wake.
+      own_segment_->wait_for_data(std::chrono::seconds(5));
       bool has_data = false;
       for (std::size_t i = 0; i < own_segment_->ring_count(); ++i) {
         const auto stats = own_segment_->ring_stats(i);
@@ -376,6 +396,13 @@ void ModuleRuntime::stop_waiter() {
     waiter_exit_ = true;
   }
   waiter_cv_.notify_one();
+  // A signal that lands just before the thread enters its futex sleep is lost,
+  // so keep interrupting until the thread says it is out.
+  // acquire: pairs with the waiter's release store; after it the thread only returns.
+  while (!waiter_done_.load(std::memory_order_acquire)) {
+    ::pthread_kill(waiter_.native_handle(), SIGUSR1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   waiter_.join();
 }
 

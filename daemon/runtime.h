@@ -6,6 +6,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -142,6 +143,7 @@ class ModuleRuntime {
   std::condition_variable waiter_cv_;
   bool drain_pending_ = false;  // guarded by waiter_mutex_
   bool waiter_exit_ = false;    // guarded by waiter_mutex_
+  std::atomic<bool> waiter_done_{true};  // the waiter thread has left its loop
 };
 
 }  // namespace bucky3::runtime

@@ -154,7 +154,9 @@ class StatsdServer {
   }
 
   void stop() {
-    // Everything received so far goes out before the process exits.
+    // Everything received so far goes out before the process exits, datagrams
+    // still queued in the socket included.
+    receiver_.drain();
     flush(runtime::wall_clock_ms());
     while (!pending_.empty()) {
       auto& interval = *pending_.front();
