@@ -372,7 +372,12 @@ void HttpServer::Impl::accept() {
       if (self->accept_errors_log.allow(suppressed)) {
         log::warning("accept failed: ", ec.message(), " (", suppressed, " more not logged)");
       }
-      // Out of descriptors: free the idlest and retry a little later instead of spinning.
+      // Out of descriptors or memory: free the idlest and retry a little later
+      // instead of spinning. Other errors (a client gone before accept) just retry.
+      const bool out_of_resources =
+          ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+          ec == asio::error::no_memory || ec == boost::system::errc::too_many_files_open_in_system;
+      if (!out_of_resources) return self->accept();
       if (!self->connections.empty()) {
         ++self->stats.closed_for_cap;
         self->connections.front()->close();
