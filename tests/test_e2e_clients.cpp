@@ -13,6 +13,7 @@
 
 #include "shm/health.h"
 #include "tests/support/agent.h"
+#include "tests/support/json_lines.h"
 
 using namespace bucky3::test;
 using namespace std::chrono_literals;
@@ -21,19 +22,7 @@ namespace {
 
 using Lines = std::map<QString, QJsonObject>;
 
-Lines parse_lines(const std::string& out) {
-  Lines result;
-  for (const auto& line : QByteArray::fromStdString(out).split('\n')) {
-    const auto doc = QJsonDocument::fromJson(line);
-    if (!doc.isObject()) continue;
-    const auto obj = doc.object();
-    QString key = obj["bucket"].toString();
-    const auto meta = obj["metadata"].toObject();
-    for (const auto& k : meta.keys()) key += " " + k + "=" + meta[k].toString();
-    result[key] = obj;
-  }
-  return result;
-}
+Lines parse_lines(const std::string& out) { return json_lines_by_key(out); }
 
 QJsonObject values(const Lines& lines, const QString& key) {
   const auto it = lines.find(key);

@@ -1,10 +1,7 @@
 // tests/test_e2e_debug.cpp — end to end through real processes: StatsD lines
 // over UDP and TCP into a running bucky3, through the shared-memory rings, out
 // of debug_output as JSON Lines, checked value by value.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,54 +10,15 @@
 #include <map>
 
 #include "tests/support/agent.h"
+#include "tests/support/json_lines.h"
 
 using namespace bucky3::test;
 using namespace std::chrono_literals;
 
 namespace {
 
-void send_udp(int port, const std::string& payload) {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::close(fd);
-}
-
-bool send_tcp(int port, const std::string& payload) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return false;
-  }
-  const bool ok = ::send(fd, payload.data(), payload.size(), 0) == ssize_t(payload.size());
-  ::close(fd);
-  return ok;
-}
-
-// One JSON object per output line, keyed by bucket + sorted metadata.
 std::map<QString, QJsonObject> parse_lines(const std::string& out) {
-  std::map<QString, QJsonObject> result;
-  for (const auto& line : QByteArray::fromStdString(out).split('\n')) {
-    if (line.isEmpty()) continue;
-    const auto doc = QJsonDocument::fromJson(line);
-    if (!doc.isObject()) continue;
-    const auto obj = doc.object();
-    QString key = obj["bucket"].toString();
-    const auto meta = obj["metadata"].toObject();
-    for (const auto& k : meta.keys()) {
-      if (k == "host") continue;
-      key += " " + k + "=" + meta[k].toString();
-    }
-    result[key] = obj;
-  }
-  return result;
+  return json_lines_by_key(out, {"host"});
 }
 
 struct Agent {

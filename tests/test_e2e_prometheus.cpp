@@ -1,10 +1,7 @@
 // tests/test_e2e_prometheus.cpp — a real Prometheus server (Debian package)
 // scrapes a running bucky3 every second; StatsD lines sent to the agent are
 // found through Prometheus' HTTP query API, and the scrape is promtool-clean.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <QtTest>
@@ -15,22 +12,6 @@ using namespace bucky3::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-void send_udp(int port, const std::string& payload) {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::close(fd);
-}
-
-std::string http_get(const std::string& url) {
-  std::string out;
-  run_command({"/usr/bin/curl", "-s", "--max-time", "5", url}, &out, 10s);
-  return out;
-}
 
 // The value of the first series an instant query returns, or nullopt.
 std::optional<double> query(int prometheus_port, const std::string& promql) {

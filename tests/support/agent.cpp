@@ -170,3 +170,42 @@ bool process_exists(pid_t pid) {
 }
 
 }  // namespace bucky3::test
+
+namespace bucky3::test {
+
+namespace {
+sockaddr_in loopback(int port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return addr;
+}
+}  // namespace
+
+void send_udp(int port, const std::string& payload) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  const auto addr = loopback(port);
+  ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  ::close(fd);
+}
+
+bool send_tcp(int port, const std::string& payload) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const auto addr = loopback(port);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return false;
+  }
+  const bool ok = ::send(fd, payload.data(), payload.size(), 0) == static_cast<ssize_t>(payload.size());
+  ::close(fd);
+  return ok;
+}
+
+std::string http_get(const std::string& url) {
+  std::string out;
+  run_command({"/usr/bin/curl", "-s", "--max-time", "5", url}, &out, std::chrono::seconds(10));
+  return out;
+}
+
+}  // namespace bucky3::test

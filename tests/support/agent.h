@@ -69,3 +69,12 @@ bool process_exists(pid_t pid);
 std::string read_file(const std::string& path);
 
 }  // namespace bucky3::test
+
+namespace bucky3::test {
+// One datagram to 127.0.0.1:port.
+void send_udp(int port, const std::string& payload);
+// Connects to 127.0.0.1:port, sends everything, closes; false when it could not.
+bool send_tcp(int port, const std::string& payload);
+// stdout of `curl -s --max-time 5 URL`.
+std::string http_get(const std::string& url);
+}  // namespace bucky3::test
