@@ -31,7 +31,7 @@ class Exporter {
               "), path /", runtime.module().options.get_string("http_path"));
     runtime.consume([this](std::string_view, const shm::DecodedBatch& batch) {
       const auto now = SeriesStore::Clock::now();
-      for (const auto& view : batch.metrics) store_.apply(view.to_metric(), now);
+      for (const auto& view : batch.metrics) store_.apply(view, now);
       runtime_.count(Counter::metrics_out, batch.metrics.size());
       return true;
     });
