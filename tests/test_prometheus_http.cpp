@@ -266,6 +266,7 @@ class TestPrometheusHttp : public QObject {
     QVERIFY2(response.body.find(body_contains.toStdString()) != std::string::npos,
              response.body.c_str());
     if (status == 405) QCOMPARE(response.header("allow"), QString("GET, HEAD"));
+    QVERIFY2(response.header("date").endsWith(" GMT"), qPrintable(response.header("date")));
     if (status == 200 && target == "/metrics") QCOMPARE(response.body, server.text());
   }
 

@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
+#include <ctime>
 #include <list>
 #include <optional>
 #include <stdexcept>
@@ -106,6 +107,20 @@ tcp::endpoint parse_endpoint(asio::io_context& io, const std::string& local_host
     throw std::runtime_error("local_host \"" + local_host + "\": " + ec.message());
   }
   return results.begin()->endpoint();
+}
+
+// RFC 9110 IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), formatted once a second.
+std::string_view http_date() {
+  thread_local std::time_t cached_second = -1;
+  thread_local char text[64];
+  const std::time_t now = std::time(nullptr);
+  if (now != cached_second) {
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &utc);
+    cached_second = now;
+  }
+  return text;
 }
 
 std::string html_escape(std::string_view text) {
@@ -310,7 +325,9 @@ void Connection::respond(http::status status, std::string_view content_type, Scr
   head_ += std::to_string(static_cast<unsigned>(status));
   head_.push_back(' ');
   head_ += http::obsolete_reason(status);
-  head_ += "\r\nServer: bucky3\r\nContent-Type: ";
+  head_ += "\r\nServer: bucky3\r\nDate: ";
+  head_ += http_date();
+  head_ += "\r\nContent-Type: ";
   head_ += content_type;
   head_ += "\r\nContent-Length: ";
   head_ += std::to_string(body_.size());
