@@ -498,6 +498,10 @@ class TestConfig : public QObject {
                            << QByteArray(
                                   "t.yaml:0:0: the config must be a map with a modules: key, got "
                                   "nothing (null)");
+    QTest::newRow("leading comma") << QByteArray("# c\n  , a]\n")
+                                   << QByteArray(
+                                          "t.yaml:2:3: invalid YAML: a line may not start with ',' "
+                                          "(end the previous line with it instead)");
     QTest::newRow("two documents") << QByteArray(mods + "---\nlog_level: info\n")
                                    << QByteArray(
                                           "t.yaml:5:1: the config must be one YAML document, "

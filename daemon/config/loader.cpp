@@ -221,6 +221,7 @@ class Loader {
   Loader(std::string file, EnvLookup env) : file_(std::move(file)), env_(std::move(env)) {}
 
   Config load(std::string_view text) {
+    reject_leading_commas(text);
     std::vector<YAML::Node> documents;
     try {
       documents = YAML::LoadAll(std::string(text));
@@ -263,6 +264,25 @@ class Loader {
   }
 
  private:
+  // yaml-cpp 0.7 allocates without bound on a document that starts with a flow
+  // entry (a file that is just ","), so lines starting with ',' are refused up
+  // front. Valid YAML rarely needs one: the comma can end the previous line.
+  void reject_leading_commas(std::string_view text) const {
+    int line = 1;
+    std::size_t start = 0;
+    while (start < text.size()) {
+      const std::size_t end = std::min(text.find('\n', start), text.size());
+      const std::size_t first = text.find_first_not_of(" \t\r", start);
+      if (first < end && text[first] == ',') {
+        throw ConfigError(file_, line, static_cast<int>(first - start) + 1, "",
+                          "invalid YAML: a line may not start with ',' (end the previous line "
+                          "with it instead)");
+      }
+      start = end + 1;
+      ++line;
+    }
+  }
+
   [[noreturn]] void throw_at(const YAML::Mark& mark, const std::string& path,
                              const std::string& message) const {
     const bool known = mark.line >= 0 && mark.column >= 0;
