@@ -126,6 +126,7 @@ ModuleRuntime::ModuleRuntime(const config::Config& config, const config::ModuleC
       const auto ring = route.segment->ring_index(module.name);
       if (!ring) throw std::runtime_error("segment of " + destination + " has no ring for " + module.name);
       route.writer = std::make_unique<shm::RingWriter>(*route.segment, *ring);
+      max_record_bytes_ = std::min(max_record_bytes_, shm::max_record_bytes(route.segment->ring_capacity()));
       routes_.push_back(std::move(route));
     }
   } else {
@@ -254,22 +255,34 @@ void ModuleRuntime::schedule_flush(Clock::time_point when) {
   });
 }
 
+void ModuleRuntime::write_batch(std::span<const Metric> batch) {
+  if (batch.empty()) return;
+  shm::encode_batch(batch, encode_buffer_);
+  // A record may take at most half a ring. A batch of long-tagged metrics can
+  // outgrow a small ring_size: split it rather than drop it.
+  if (encode_buffer_.size() > max_record_bytes_ && batch.size() > 1) {
+    const auto half = batch.size() / 2;
+    write_batch(batch.first(half));
+    write_batch(batch.subspan(half));
+    return;
+  }
+  for (auto& route : routes_) {
+    if (encode_buffer_.size() <= max_record_bytes_ && route.writer->try_write(encode_buffer_)) {
+      health_->add(slot_, shm::Counter::batches_out, 1);
+      health_->add(slot_, shm::Counter::bytes_out, encode_buffer_.size());
+    } else {
+      health_->add(slot_, shm::Counter::drops_ring_full, batch.size());
+    }
+  }
+}
+
 std::size_t ModuleRuntime::send_metrics(std::vector<Metric>& metrics, std::int64_t flush_time_ms) {
   std::size_t sent = 0;
   std::vector<Metric> batch;
   const std::size_t chunk = std::max<std::size_t>(1, module_.chunk_size);
   batch.reserve(std::min(chunk, metrics.size()));
   const auto send = [&] {
-    if (batch.empty()) return;
-    shm::encode_batch(batch, encode_buffer_);
-    for (auto& route : routes_) {
-      if (route.writer->try_write(encode_buffer_)) {
-        health_->add(slot_, shm::Counter::batches_out, 1);
-        health_->add(slot_, shm::Counter::bytes_out, encode_buffer_.size());
-      } else {
-        health_->add(slot_, shm::Counter::drops_ring_full, batch.size());
-      }
-    }
+    write_batch(batch);
     sent += batch.size();
     batch.clear();
   };

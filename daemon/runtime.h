@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -129,6 +130,8 @@ class ModuleRuntime {
   };
   std::vector<Route> routes_;
   std::vector<std::byte> encode_buffer_;
+  std::size_t max_record_bytes_ = SIZE_MAX;  // the smallest limit of the rings written
+  void write_batch(std::span<const Metric> batch);
 
   // Destination side.
   std::unique_ptr<shm::DestinationSegment> own_segment_;

@@ -237,6 +237,41 @@ class TestE2eDebug : public QObject {
     process.signal(SIGTERM);
     QVERIFY(process.wait(10s).has_value());
   }
+
+  void batch_bigger_than_half_a_ring_is_split() {
+    TempDir dir;
+    Process process;
+    const int udp = free_port(true);
+    // A 256 KiB ring takes records of at most 128 KiB; 1000 metrics with long
+    // tags in one chunk encode to ~170 KB, so the chunk goes as two records.
+    const auto config = "instance: " + unique_instance() +
+                        "\nflush_interval: 0.5\nrandomize_startup: false\nchunk_size: 1000\nring_size: 256KiB\n"
+                        "modules:\n"
+                        "  statsd:\n"
+                        "    type: statsd_server\n"
+                        "    local_host: 127.0.0.1:" + std::to_string(udp) + "\n"
+                        "  out:\n"
+                        "    type: debug_output\n"
+                        "    format: json\n";
+    process.start({bucky3_binary(), dir.write("bucky3.yaml", config)}, dir.path());
+    QVERIFY(poll_until([&] { return process.err().find("listening on UDP") != std::string::npos; }, 10s));
+    const std::string long_tag(100, 'x');
+    for (int i = 0; i < 1000; i += 10) {
+      std::string datagram;
+      for (int j = i; j < i + 10; ++j) datagram += "big" + std::to_string(j) + ":1|c|#t:" + long_tag + "\n";
+      send_udp(udp, datagram);
+    }
+    const auto all_seen = [&] {
+      const auto lines = parse_lines(process.out());
+      for (int i = 0; i < 1000; ++i)
+        if (!lines.count(QString("stats_counters name=big%1 t=%2").arg(i).arg(QString::fromStdString(long_tag))))
+          return false;
+      return true;
+    };
+    QVERIFY2(poll_until(all_seen, 15s), process.err().c_str());
+    process.signal(SIGTERM);
+    QVERIFY(process.wait(10s).has_value());
+  }
 };
 
 QTEST_GUILESS_MAIN(TestE2eDebug)
