@@ -207,6 +207,12 @@ class TestConfig : public QObject {
     QCOMPARE(src.destinations, destinations);
   }
 
+  void document_markers_and_directives() {
+    const Config c =
+        load("%YAML 1.2\n---\n# comment\nmodules:\n  out: {type: debug_output}\n...\n# end\n\n");
+    QCOMPARE(c.modules.size(), std::size_t{1});
+  }
+
   void aliases_are_followed() {
     const Config c = load(
         "modules:\n"
@@ -498,13 +504,29 @@ class TestConfig : public QObject {
                            << QByteArray(
                                   "t.yaml:0:0: the config must be a map with a modules: key, got "
                                   "nothing (null)");
-    QTest::newRow("leading comma") << QByteArray("# c\n  , a]\n")
-                                   << QByteArray(
-                                          "t.yaml:2:3: invalid YAML: a line may not start with ',' "
-                                          "(end the previous line with it instead)");
+    QTest::newRow("root comma") << QByteArray("# c\n  , a]\n")
+                                << QByteArray(
+                                       "t.yaml:2:3: invalid YAML: the top level must be a map, "
+                                       "found ','");
+    QTest::newRow("root tag comma") << QByteArray("!f,")
+                                    << QByteArray(
+                                           "t.yaml:1:3: invalid YAML: the top level must be a map, "
+                                           "found ','");
+    QTest::newRow("root anchor comma") << QByteArray("&a\n ,\n")
+                                       << QByteArray(
+                                              "t.yaml:2:2: invalid YAML: the top level must be a "
+                                              "map, found ','");
+    QTest::newRow("marker comma") << QByteArray("--- ,\n")
+                                  << QByteArray(
+                                         "t.yaml:1:5: invalid YAML: the top level must be a map, "
+                                         "found ','");
+    QTest::newRow("after document end") << QByteArray(mods + "...\n,\n")
+                                        << QByteArray(
+                                               "t.yaml:5:1: the config must be one YAML document, "
+                                               "found a second one");
     QTest::newRow("two documents") << QByteArray(mods + "---\nlog_level: info\n")
                                    << QByteArray(
-                                          "t.yaml:5:1: the config must be one YAML document, "
+                                          "t.yaml:4:1: the config must be one YAML document, "
                                           "found a second one");
     QTest::newRow("null value") << QByteArray("flush_interval:\n" + mods)
                                 << QByteArray(

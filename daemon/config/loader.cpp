@@ -221,10 +221,10 @@ class Loader {
   Loader(std::string file, EnvLookup env) : file_(std::move(file)), env_(std::move(env)) {}
 
   Config load(std::string_view text) {
-    reject_leading_commas(text);
     std::vector<YAML::Node> documents;
+    const std::string_view document = first_document(text);
     try {
-      documents = YAML::LoadAll(std::string(text));
+      documents = YAML::LoadAll(std::string(document));
     } catch (const YAML::Exception& e) {
       throw_at(e.mark, "", "invalid YAML: " + e.msg);
     }
@@ -264,23 +264,74 @@ class Loader {
   }
 
  private:
-  // yaml-cpp 0.7 allocates without bound on a document that starts with a flow
-  // entry (a file that is just ","), so lines starting with ',' are refused up
-  // front. Valid YAML rarely needs one: the comma can end the previous line.
-  void reject_leading_commas(std::string_view text) const {
-    int line = 1;
-    std::size_t start = 0;
-    while (start < text.size()) {
-      const std::size_t end = std::min(text.find('\n', start), text.size());
-      const std::size_t first = text.find_first_not_of(" \t\r", start);
-      if (first < end && text[first] == ',') {
-        throw ConfigError(file_, line, static_cast<int>(first - start) + 1, "",
-                          "invalid YAML: a line may not start with ',' (end the previous line "
-                          "with it instead)");
+  // yaml-cpp 0.7 allocates without bound when a document's root starts with a
+  // flow entry, after optional properties (",", "!t ,", "&a ,"). So only the
+  // first document goes to yaml-cpp (a second one is an error anyway), and its
+  // root is checked for that shape first.
+  std::string_view first_document(std::string_view text) const {
+    const auto position = [&](std::size_t offset) {
+      const std::string_view before = text.substr(0, offset);
+      const std::size_t line_start = before.rfind('\n');
+      const int col =
+          static_cast<int>(line_start == std::string_view::npos ? offset : offset - line_start - 1);
+      return std::pair<int, int>(
+          static_cast<int>(std::count(before.begin(), before.end(), '\n')) + 1, col + 1);
+    };
+    const auto is_marker = [&](std::size_t at, std::string_view marker) {
+      return text.substr(at, 3) == marker &&
+             (at + 3 == text.size() ||
+              std::string_view(" \t\r\n").find(text[at + 3]) != std::string_view::npos);
+    };
+    bool in_document = false, root_checked = false;
+    std::size_t at = 0;
+    while (at < text.size()) {
+      const std::size_t line_end = std::min(text.find('\n', at), text.size());
+      const std::size_t first = text.find_first_not_of(" \t\r", at);
+      const bool blank = first >= line_end || text[first] == '#';
+      if (is_marker(at, "---") || is_marker(at, "...")) {
+        if (in_document || text[at] == '.') {
+          // Anything but blank lines and comments after this is a second document.
+          std::size_t rest = line_end;
+          while (rest < text.size()) {
+            const std::size_t next_end = std::min(text.find('\n', rest + 1), text.size());
+            const std::size_t content = text.find_first_not_of(" \t\r\n", rest);
+            if (content < next_end && text[content] != '#') {
+              const auto [line, col] = position(text[at] == '-' ? at : content);
+              throw ConfigError(file_, line, col, "",
+                                "the config must be one YAML document, found a second one");
+            }
+            rest = next_end;
+          }
+          return text.substr(0, at);
+        }
+        in_document = true;
+      } else if (!blank && !(text[at] == '%' && !in_document)) {
+        in_document = true;
       }
-      start = end + 1;
-      ++line;
+      if (in_document && !root_checked) {
+        std::size_t p = is_marker(at, "---") ? at + 3 : at;
+        // Skip blanks, comments and node properties (!tag, &anchor) to the root's first token.
+        while (p < text.size()) {
+          if (std::string_view(" \t\r\n").find(text[p]) != std::string_view::npos) {
+            ++p;
+          } else if (text[p] == '#') {
+            p = std::min(text.find('\n', p), text.size());
+          } else if (text[p] == '!' || text[p] == '&') {
+            p = std::min(text.find_first_of(" \t\r\n,[]{}", p + 1), text.size());
+          } else {
+            break;
+          }
+        }
+        if (p < text.size() && text[p] == ',') {
+          const auto [line, col] = position(p);
+          throw ConfigError(file_, line, col, "",
+                            "invalid YAML: the top level must be a map, found ','");
+        }
+        root_checked = p < text.size();
+      }
+      at = line_end + 1;
     }
+    return text;
   }
 
   [[noreturn]] void throw_at(const YAML::Mark& mark, const std::string& path,
