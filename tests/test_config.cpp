@@ -504,23 +504,28 @@ class TestConfig : public QObject {
                            << QByteArray(
                                   "t.yaml:0:0: the config must be a map with a modules: key, got "
                                   "nothing (null)");
-    QTest::newRow("root comma") << QByteArray("# c\n  , a]\n")
-                                << QByteArray(
-                                       "t.yaml:2:3: invalid YAML: the top level must be a map, "
-                                       "found ','");
+    QTest::newRow("leading comma") << QByteArray("# c\n  , a]\n")
+                                   << QByteArray(
+                                          "t.yaml:2:3: invalid YAML: a line may not start with ',' "
+                                          "(end the previous line with it instead)");
+    QTest::newRow("nested leading comma")
+        << QByteArray(mods + "    format: text\n  ,\n")
+        << QByteArray(
+               "t.yaml:5:3: invalid YAML: a line may not start "
+               "with ',' (end the previous line with it instead)");
     QTest::newRow("root tag comma") << QByteArray("!f,")
                                     << QByteArray(
                                            "t.yaml:1:3: invalid YAML: the top level must be a map, "
                                            "found ','");
-    QTest::newRow("root anchor comma") << QByteArray("&a\n ,\n")
+    QTest::newRow("root anchor comma") << QByteArray("&a ,\n")
                                        << QByteArray(
-                                              "t.yaml:2:2: invalid YAML: the top level must be a "
+                                              "t.yaml:1:4: invalid YAML: the top level must be a "
                                               "map, found ','");
     QTest::newRow("marker comma") << QByteArray("--- ,\n")
                                   << QByteArray(
                                          "t.yaml:1:5: invalid YAML: the top level must be a map, "
                                          "found ','");
-    QTest::newRow("after document end") << QByteArray(mods + "...\n,\n")
+    QTest::newRow("after document end") << QByteArray(mods + "...\nlog_level: info\n")
                                         << QByteArray(
                                                "t.yaml:5:1: the config must be one YAML document, "
                                                "found a second one");

@@ -282,6 +282,19 @@ class Loader {
              (at + 3 == text.size() ||
               std::string_view(" \t\r\n").find(text[at + 3]) != std::string_view::npos);
     };
+    // yaml-cpp also blows up on some block-context lines that start with ','
+    // (fuzzing); a config never needs one: end the previous line with it.
+    for (std::size_t line = 0; line < text.size();) {
+      const std::size_t end = std::min(text.find('\n', line), text.size());
+      const std::size_t first = text.find_first_not_of(" \t\r", line);
+      if (first < end && text[first] == ',') {
+        const auto [l, c] = position(first);
+        throw ConfigError(file_, l, c, "",
+                          "invalid YAML: a line may not start with ',' (end the previous line "
+                          "with it instead)");
+      }
+      line = end + 1;
+    }
     bool in_document = false, root_checked = false;
     std::size_t at = 0;
     while (at < text.size()) {
