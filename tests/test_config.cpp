@@ -504,6 +504,10 @@ class TestConfig : public QObject {
                            << QByteArray(
                                   "t.yaml:0:0: the config must be a map with a modules: key, got "
                                   "nothing (null)");
+    QTest::newRow("nul byte") << QByteArray("modules:\n  a\0b: x\n", 16)
+                              << QByteArray(
+                                     "t.yaml:2:4: invalid YAML: control character 0x00 (YAML "
+                                     "allows only tab and line breaks)");
     QTest::newRow("leading comma") << QByteArray("# c\n  , a]\n")
                                    << QByteArray(
                                           "t.yaml:2:3: invalid YAML: a line may not start with ',' "

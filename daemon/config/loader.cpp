@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -282,6 +283,19 @@ class Loader {
              (at + 3 == text.size() ||
               std::string_view(" \t\r\n").find(text[at + 3]) != std::string_view::npos);
     };
+    // YAML allows no C0 control characters but tab and line breaks; yaml-cpp
+    // skips NULs, which lets "\0," reach the blow-up below.
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+        const auto [l, col] = position(i);
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%02x", c);
+        throw ConfigError(file_, l, col, "",
+                          std::string("invalid YAML: control character ") + hex +
+                              " (YAML allows only tab and line breaks)");
+      }
+    }
     // yaml-cpp also blows up on some block-context lines that start with ','
     // (fuzzing); a config never needs one: end the previous line with it.
     for (std::size_t line = 0; line < text.size();) {
