@@ -1,7 +1,12 @@
 // bucky3: the agent's entry point. Parses the command line, loads and checks
 // the whole config, then hands over to the supervisor.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <iostream>
 #include <string>
 
@@ -33,7 +38,47 @@ constexpr const char* kUsage =
     "Exit status: 0 clean stop, 1 runtime failure, 2 bad config or arguments,\n"
     "3 crash loop, 4 instance already running.\n";
 
+// yaml-cpp 0.7 loops or exhausts memory on some malformed input (fuzz_config
+// finds such files within seconds): the config load is bounded in time and in
+// address space, and a config that trips either is reported as invalid.
+constexpr unsigned kLoadSeconds = 20;
+constexpr rlim_t kLoadAddressSpace = rlim_t{4} << 30;
+
+extern "C" void config_load_timeout(int) {
+  static const char message[] = "bucky3: the config did not parse within 20 s (malformed YAML?)\n";
+  [[maybe_unused]] auto n = ::write(STDERR_FILENO, message, sizeof message - 1);
+  ::_exit(2);
+}
+
+class LoadGuard {
+ public:
+  LoadGuard() {
+    std::signal(SIGALRM, config_load_timeout);
+    ::alarm(kLoadSeconds);
+#if !defined(__SANITIZE_ADDRESS__)
+    // ASan reserves terabytes of address space up front: no limit under it.
+    if (::getrlimit(RLIMIT_AS, &saved_) == 0) {
+      rlimit limited = saved_;
+      if (limited.rlim_cur == RLIM_INFINITY || limited.rlim_cur > kLoadAddressSpace) {
+        limited.rlim_cur = kLoadAddressSpace;
+        limited_ = ::setrlimit(RLIMIT_AS, &limited) == 0;
+      }
+    }
+#endif
+  }
+  ~LoadGuard() {
+    ::alarm(0);
+    std::signal(SIGALRM, SIG_DFL);
+    if (limited_) ::setrlimit(RLIMIT_AS, &saved_);
+  }
+
+ private:
+  rlimit saved_{};
+  bool limited_ = false;
+};
+
 bucky3::config::Config load(const std::string& path) {
+  LoadGuard guard;
   if (path.empty()) {
     return bucky3::config::load_config_text(bucky3::config::builtin_config_yaml(),
                                             "<built-in>/bucky3.yaml");
@@ -84,6 +129,10 @@ int main(int argc, char** argv) {
     config = load(config_path);
   } catch (const config::ConfigError& e) {
     std::fprintf(stderr, "%s\n", e.what());
+    return daemon::exit_bad_config;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "%s: the config parser ran out of memory (malformed YAML?)\n",
+                 config_path.empty() ? "<built-in>" : config_path.c_str());
     return daemon::exit_bad_config;
   }
   if (check) {
