@@ -15,7 +15,6 @@ for fuzzer in "$bin_dir"/fuzz_*; do
     continue
   fi
   found=$((found + 1))
-  found=$((found + 1))
   work="$(mktemp -d)"
   seeds=()
   if [ -d "$root/fuzz/corpus/$name" ]; then seeds+=("$root/fuzz/corpus/$name"); fi
