@@ -4,7 +4,7 @@
 # on a copy that points at the built binary and an existing user.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-binary="${1:-$root/build/bin/bucky3}"
+binary="$(realpath "${1:-$root/build/bin/bucky3}")"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 sed -e "s#/usr/bin/bucky3#$binary#g" -e "s#^User=bucky3#User=daemon#" -e "s#^Group=bucky3#Group=daemon#" \
