@@ -57,7 +57,6 @@ class Agent {
     process_.start({bucky3_binary(), dir_.write("bucky3.yaml", config)}, dir_.path());
     ready_ = poll_until([&] { return process_.err().find("listening on UDP") != std::string::npos; }, 15s);
   }
-  ~Agent() { process_.signal(SIGKILL); }
 
   bool ready() const { return ready_; }
   int udp() const { return udp_; }

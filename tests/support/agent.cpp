@@ -76,10 +76,14 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
 }
 
 Process::~Process() {
-  if (pid_ > 0 && !status_) {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
+  if (pid_ > 0 && running()) {
+    // SIGTERM first: a bucky3 left by a failed test then removes its segments.
+    ::kill(pid_, SIGTERM);
+    if (!wait(std::chrono::seconds(10))) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
   }
 }
 

@@ -38,7 +38,7 @@ class TempDir {
 class Process {
  public:
   Process() = default;
-  ~Process();  // SIGKILLs a child still running
+  ~Process();  // a child still running gets SIGTERM, then SIGKILL after 10 s
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
 
