@@ -28,11 +28,12 @@ struct Agent {
   int udp = free_port(true);
   int tcp = free_port(false);
   std::string flush_interval = "0.5";
+  std::string extra_globals;  // more top-level lines, each ending in \n
 
   void start() {
     const auto config = "instance: " + instance +
                         "\n"
-                        "flush_interval: " + flush_interval + "\n"
+                        "flush_interval: " + flush_interval + "\n" + extra_globals +
                         "randomize_startup: false\n"
                         "metadata: {host: e2e}\n"
                         "modules:\n"
@@ -48,6 +49,10 @@ struct Agent {
                         "    type: debug_output\n"
                         "    format: json\n";
     process.start({bucky3_binary(), dir.write("bucky3.yaml", config)}, dir.path());
+  }
+  // The UDP socket is bound before the module says it listens.
+  bool listening() {
+    return poll_until([&] { return process.err().find("listening on UDP") != std::string::npos; }, 10s);
   }
   ~Agent() {
     process.signal(SIGTERM);
@@ -106,9 +111,7 @@ class TestE2eDebug : public QObject {
   void udp_mix_comes_out_exact() {
     Agent agent;
     agent.start();
-    // The UDP socket is bound before the module says it listens.
-    QVERIFY2(poll_until([&] { return agent.process.err().find("listening on UDP") != std::string::npos; }, 10s),
-             agent.process.err().c_str());
+    QVERIFY2(agent.listening(), agent.process.err().c_str());
     send_udp(agent.udp, kMix);  // one datagram: one flush interval
     QVERIFY2(poll_until([&] { return parse_lines(agent.process.out()).size() >= 10; }, 10s),
              agent.process.out().c_str());
@@ -121,7 +124,7 @@ class TestE2eDebug : public QObject {
   void tcp_mix_comes_out_exact() {
     Agent agent;
     agent.start();
-    QVERIFY(poll_until([&] { return agent.process.err().find("listening on UDP") != std::string::npos; }, 10s));
+    QVERIFY(agent.listening());
     QVERIFY(poll_until([&] { return send_tcp(agent.tcp, kMix); }, 5s));
     QVERIFY2(poll_until([&] { return parse_lines(agent.process.out()).size() >= 10; }, 10s),
              agent.process.out().c_str());
@@ -133,7 +136,7 @@ class TestE2eDebug : public QObject {
     Agent agent;
     agent.flush_interval = "60";  // no flush but the one at stop
     agent.start();
-    QVERIFY(poll_until([&] { return agent.process.err().find("listening on UDP") != std::string::npos; }, 10s));
+    QVERIFY(agent.listening());
     // Stop before the next flush: sources stop first and flush what they
     // hold, and the destination prints what is in its ring before it stops.
     send_udp(agent.udp, "last:5|c\n");
@@ -192,20 +195,13 @@ class TestE2eDebug : public QObject {
   }
 
   void killed_destination_loses_nothing() {
-    TempDir dir;
-    Process process;
-    const int udp = free_port(true);
-    const auto config = "instance: " + unique_instance() +
-                        "\nflush_interval: 0.2\nrandomize_startup: false\nchunk_size: 20\n"
-                        "modules:\n"
-                        "  statsd:\n"
-                        "    type: statsd_server\n"
-                        "    local_host: 127.0.0.1:" + std::to_string(udp) + "\n"
-                        "  out:\n"
-                        "    type: debug_output\n"
-                        "    format: json\n";
-    process.start({bucky3_binary(), dir.write("bucky3.yaml", config)}, dir.path());
-    QVERIFY(poll_until([&] { return process.err().find("listening on UDP") != std::string::npos; }, 10s));
+    Agent agent;
+    agent.flush_interval = "0.2";
+    agent.extra_globals = "chunk_size: 20\n";
+    agent.start();
+    QVERIFY2(agent.listening(), agent.process.err().c_str());
+    auto& process = agent.process;
+    const int udp = agent.udp;
     // 4000 distinct counters, each sent once; the destination is killed with
     // SIGKILL twice meanwhile. Every one must come out at least once (the batch
     // in flight at a kill may come out twice).
@@ -239,22 +235,14 @@ class TestE2eDebug : public QObject {
   }
 
   void batch_bigger_than_half_a_ring_is_split() {
-    TempDir dir;
-    Process process;
-    const int udp = free_port(true);
     // A 256 KiB ring takes records of at most 128 KiB; 1000 metrics with long
     // tags in one chunk encode to ~170 KB, so the chunk goes as two records.
-    const auto config = "instance: " + unique_instance() +
-                        "\nflush_interval: 0.5\nrandomize_startup: false\nchunk_size: 1000\nring_size: 256KiB\n"
-                        "modules:\n"
-                        "  statsd:\n"
-                        "    type: statsd_server\n"
-                        "    local_host: 127.0.0.1:" + std::to_string(udp) + "\n"
-                        "  out:\n"
-                        "    type: debug_output\n"
-                        "    format: json\n";
-    process.start({bucky3_binary(), dir.write("bucky3.yaml", config)}, dir.path());
-    QVERIFY(poll_until([&] { return process.err().find("listening on UDP") != std::string::npos; }, 10s));
+    Agent agent;
+    agent.extra_globals = "chunk_size: 1000\nring_size: 256KiB\n";
+    agent.start();
+    QVERIFY2(agent.listening(), agent.process.err().c_str());
+    auto& process = agent.process;
+    const int udp = agent.udp;
     const std::string long_tag(100, 'x');
     for (int i = 0; i < 1000; i += 10) {
       std::string datagram;
