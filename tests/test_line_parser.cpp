@@ -105,6 +105,15 @@ class TestLineParser : public QObject {
     row("escape backslash", "hits:1|c|#p:a\\\\b", "hits [p=a\\b] c:1");
     row("escape newline tab cr", "hits:1|c|#p:a\\nb\\tc\\rd", "hits [p=a\nb\tc\rd] c:1");
     row("escaped then plain", "hits:1|c|#p:\\,,q:z", "hits [p=, q=z] c:1");
+    // A backslash that is no escape is kept as written, with the byte after it.
+    row("windows path", "hits:1|c|#dir:C:\\Users", "hits [dir=C:\\Users] c:1");
+    row("quote after backslash", "hits:1|c|#q:a\\\"b", "hits [q=a\\\"b] c:1");
+    row("unknown escape kept", "hits:1|c|#a:x\\qy", "hits [a=x\\qy] c:1");
+    row("dangling backslash kept", "hits:1|c|#a:x\\", "hits [a=x\\] c:1");
+    row("kept then escape", "hits:1|c|#d:C:\\Data\\,x\\\\y,z:1", "hits [d=C:\\Data,x\\y z=1] c:1");
+    row("path then next tag", "hits:1|c|#dir:C:\\Users\\me,env:prod",
+        "hits [dir=C:\\Users\\me env=prod] c:1");
+    row("telegraf quote", "cpu,q=a\\\"b:1|c", "cpu [q=a\\\"b] c:1");
     row("utf8 value", "hits:1|c|#city:Zürich", "hits [city=Zürich] c:1");
     row("empty tags field", "hits:1|c|#", "hits [] c:1");
     row("two tag fields", "hits:1|c|#a:1|#b:2", "hits [a=1 b=2] c:1");
@@ -174,8 +183,6 @@ class TestLineParser : public QObject {
     row("tag key digit", "hits:1|c|#1a:b", "invalid tag key", "1a:b");
     row("tag key empty", "hits:1|c|#:b", "invalid tag key", ":b");
     row("tag key space", "hits:1|c|#a b:c", "invalid tag key", "a b:c");
-    row("unknown escape", "hits:1|c|#a:x\\qy", "invalid escape in tag value", "a:x\\qy");
-    row("dangling escape", "hits:1|c|#a:x\\", "invalid escape in tag value", "a:x\\");
     row("telegraf bad key", "cpu,9=a:1|c", "invalid tag key", "9=a");
     row("bad ts", "hits:1|c|Tsoon", "timestamp is not a number", "Tsoon");
     row("negative ts", "hits:1|c|T-5", "timestamp is not a number", "T-5");

@@ -87,25 +87,29 @@ std::optional<SampleType> parse_type(std::string_view token) {
   return std::nullopt;
 }
 
+// True for the bytes that may follow a backslash as an escape in a tag value.
+bool is_escape(char c) {
+  return c == ',' || c == '\\' || c == 'n' || c == 'r' || c == 't';
+}
+
 // Decodes the escapes of a tag value into `out` (reserved by the caller so
-// views into it stay valid). False on an unknown or dangling escape.
-bool unescape(std::string_view raw, std::string& out) {
+// views into it stay valid). A backslash that starts no escape (`C:\Users`,
+// `a\"b`, one at the end) is kept as written with the byte after it: DogStatsD
+// clients send Windows paths and quotes unescaped, and dropping the line would
+// lose their metrics.
+void unescape(std::string_view raw, std::string& out) {
   for (std::size_t i = 0; i < raw.size(); ++i) {
     char c = raw[i];
-    if (c == '\\') {
-      if (++i == raw.size()) return false;
-      switch (raw[i]) {
-        case ',': c = ','; break;
-        case '\\': c = '\\'; break;
+    if (c == '\\' && i + 1 < raw.size() && is_escape(raw[i + 1])) {
+      switch (raw[++i]) {
         case 'n': c = '\n'; break;
         case 'r': c = '\r'; break;
         case 't': c = '\t'; break;
-        default: return false;
+        default: c = raw[i]; break;  // ',' or '\\'
       }
     }
     out.push_back(c);
   }
-  return true;
 }
 
 // The end of the tag item starting at p: the next ',' not escaped.
@@ -139,20 +143,19 @@ std::optional<ParseError> parse_tags(std::string_view text, ParsedLine& out) {
     }
     if (*p != '=' && *p != ':') return invalid_key();
     const char* const value_begin = ++p;
+    // Only a real escape needs a decoded copy; other backslashes stay as written.
     bool escaped = false;
     while (p < end && *p != ',') {
-      if (*p == '\\') {
-        escaped = true;
-        if (p + 1 < end) ++p;  // the escaped byte may be ','
+      if (*p == '\\' && p + 1 < end) {
+        escaped = escaped || is_escape(p[1]);
+        ++p;  // the escaped byte may be ','
       }
       ++p;
     }
     std::string_view value(value_begin, std::size_t(p - value_begin));
     if (escaped) {
       const std::size_t start = out.unescaped.size();
-      if (!unescape(value, out.unescaped)) {
-        return ParseError{"invalid escape in tag value", {item, std::size_t(p - item)}};
-      }
+      unescape(value, out.unescaped);
       value = std::string_view(out.unescaped).substr(start);
     }
     out.tags.push_back({key, value});
