@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "exporters/prometheus/series_name.h"
+
 namespace bucky3::prometheus {
 
 namespace {
@@ -98,6 +100,18 @@ void append_label_value(std::string& out, std::string_view value) {
   append_escaped(out, value, true);
 }
 
+void append_valid_utf8(std::string& out, std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    if (const auto length = utf8_sequence_length(text, i)) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      out += "\xEF\xBF\xBD";  // U+FFFD for one invalid byte
+      ++i;
+    }
+  }
+}
+
 void append_help_text(std::string& out, std::string_view text) {
   append_escaped(out, text, false);
 }
@@ -139,12 +153,7 @@ bool is_plain_metric_name(std::string_view name) {
 
 void append_label_set(std::string& out, std::span<const TagRef> tags) {
   const auto start = out.size();
-  bool plain = true;
-  for (std::size_t i = 0; i < tags.size() && plain; ++i) {
-    plain = is_plain_name(tags[i].key) && tags[i].key != "value" &&
-            (i == 0 || tags[i - 1].key < tags[i].key);
-  }
-  if (plain) {
+  if (tags_are_plain_labels(tags)) {
     for (const auto& tag : tags) {
       if (out.size() > start) out.push_back(',');
       out += tag.key;
@@ -154,33 +163,13 @@ void append_label_set(std::string& out, std::span<const TagRef> tags) {
     }
     return;
   }
-  struct Label {
-    std::string name;
-    std::size_t index;  // into tags
-    bool exact;         // the original key was already a valid, unchanged name
-  };
-  std::vector<Label> labels;
-  labels.reserve(tags.size());
-  for (std::size_t i = 0; i < tags.size(); ++i) {
-    auto name = sanitize_label_name(tags[i].key);
-    const bool exact = name == tags[i].key;
-    labels.push_back({std::move(name), i, exact});
-  }
-  // By sanitized name; among names that collide the exact spelling first, then
-  // the first by original key.
-  std::sort(labels.begin(), labels.end(), [&](const Label& a, const Label& b) {
-    if (a.name != b.name) return a.name < b.name;
-    if (a.exact != b.exact) return a.exact;
-    return std::pair(tags[a.index].key, a.index) < std::pair(tags[b.index].key, b.index);
-  });
-  const std::string* previous = nullptr;
+  static thread_local std::vector<Label> labels;
+  resolve_labels(tags, labels);
   for (const auto& label : labels) {
-    if (previous && *previous == label.name) continue;
-    previous = &label.name;
     if (out.size() > start) out.push_back(',');
     out += label.name;
     out += "=\"";
-    append_label_value(out, tags[label.index].value);
+    append_label_value(out, label.value);
     out.push_back('"');
   }
 }

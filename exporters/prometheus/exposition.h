@@ -25,6 +25,8 @@ std::string sanitize_label_name(std::string_view name);
 // escaped; invalid UTF-8 becomes U+FFFD, since Prometheus rejects it.
 void append_label_value(std::string& out, std::string_view value);
 void append_help_text(std::string& out, std::string_view text);
+// Appends `text` unescaped, invalid UTF-8 bytes each replaced by U+FFFD.
+void append_valid_utf8(std::string& out, std::string_view text);
 
 // Integers exact; doubles in shortest round-trip form; `NaN`, `+Inf`, `-Inf`.
 void append_number(std::string& out, const Number& value);
@@ -38,10 +40,9 @@ struct TagRef {
 // True when `name` is used unchanged as a metric name (valid, not reserved).
 bool is_plain_metric_name(std::string_view name);
 
-// Appends `a="1",b="x\"y"`: the tags as one rendered label set, sorted by sanitized
-// name. Two tags whose names sanitize alike keep one: the one already spelled
-// validly, else the first by original key, so a sample never repeats a label.
-// Tags sorted by key with valid names (the usual case) take a path without sorting.
+// Appends `a="1",b="x\"y"`: the labels of resolve_labels() (series_name.h) rendered:
+// sorted by sanitized name, a sample never repeats a label. Tags sorted by key with
+// valid names (the usual case) take a path without sorting or copying.
 void append_label_set(std::string& out, std::span<const TagRef> tags);
 std::string render_label_set(const std::vector<Tag>& tags);
 

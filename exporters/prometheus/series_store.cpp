@@ -2,26 +2,11 @@
 #include "exporters/prometheus/series_store.h"
 
 #include <algorithm>
-#include <array>
 
 #include "exporters/prometheus/exposition.h"
+#include "exporters/prometheus/series_name.h"
 
 namespace bucky3::prometheus {
-
-namespace {
-
-// The agent's own families (health.h); a user bucket spelled like them is
-// renamed, so no family ever appears twice on a page.
-bool is_reserved_family(std::string_view name) {
-  constexpr std::array<std::string_view, 3> reserved{"bucky3_module_", "bucky3_ring_",
-                                                     "bucky3_exporter_"};
-  for (const auto prefix : reserved) {
-    if (name.starts_with(prefix)) return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 SeriesStore::SeriesStore(StoreOptions options) : options_(options) {}
 
@@ -48,12 +33,7 @@ void SeriesStore::apply_parts(std::string_view bucket, std::span<const TagRef> t
   if (fields.empty()) return;
   // Most buckets are valid names already: then no string is built for the lookup.
   std::string sanitized;
-  std::string_view name = bucket;
-  if (!is_plain_metric_name(bucket) || is_reserved_family(bucket)) {
-    sanitized = sanitize_metric_name(bucket);
-    if (is_reserved_family(sanitized)) sanitized.insert(0, "user_");
-    name = sanitized;
-  }
+  const std::string_view name = family_name(bucket, sanitized);
   labels_scratch_.clear();
   append_label_set(labels_scratch_, tags);
 
