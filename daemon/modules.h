@@ -1,4 +1,4 @@
-// The table of module types this build can run: one entry point per type.
+// The module registry: the entry point of each module type this build can run.
 #pragma once
 #include <string_view>
 

@@ -20,7 +20,7 @@
 #include "common/log.h"
 #include "daemon/modules.h"
 #include "daemon/process_title.h"
-#include "daemon/runtime.h"
+#include "daemon/runtime/runtime.h"
 #include "shm/health.h"
 #include "shm/segment.h"
 

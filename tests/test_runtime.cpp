@@ -2,7 +2,7 @@
 // global metadata merged (the metric's own tags win), filters, add_timestamps.
 #include <QtTest>
 
-#include "daemon/runtime.h"
+#include "daemon/runtime/runtime.h"
 
 using namespace bucky3;
 

@@ -1,5 +1,5 @@
 // Module runtime; see runtime.h.
-#include "daemon/runtime.h"
+#include "daemon/runtime/runtime.h"
 
 #include <fcntl.h>
 #include <pthread.h>

@@ -1,12 +1,12 @@
 // prometheus_exporter module: batches from the rings refresh the series store;
 // each scrape serves the cached series text plus the agent's own health, read
 // from the health block and the ring headers (read-only).
-#include "exporters/prometheus/module/module.h"
+#include "exporters/prometheus/module.h"
 
 #include <map>
 
 #include "common/log.h"
-#include "daemon/runtime.h"
+#include "daemon/runtime/runtime.h"
 #include "exporters/prometheus/health.h"
 #include "exporters/prometheus/http_server.h"
 #include "exporters/prometheus/series_store.h"

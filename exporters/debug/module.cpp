@@ -1,13 +1,13 @@
 // debug_output module: one line per metric on stdout, flushed before the read
 // position moves, so a kill -9 loses nothing it took from a ring.
-#include "exporters/debug/module/module.h"
+#include "exporters/debug/module.h"
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
 #include "common/log.h"
-#include "daemon/runtime.h"
+#include "daemon/runtime/runtime.h"
 #include "exporters/debug/format.h"
 
 namespace bucky3::debug_output {

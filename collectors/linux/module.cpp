@@ -1,8 +1,8 @@
 // linux_stats module: one collection per flush tick, sent on through the rings.
-#include "collectors/linux/module/module.h"
+#include "collectors/linux/module.h"
 
 #include "collectors/linux/collector.h"
-#include "daemon/runtime.h"
+#include "daemon/runtime/runtime.h"
 
 namespace bucky3::linux_stats {
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <ostream>
 #include <span>
 #include <string>
 #include <thread>
@@ -90,6 +91,11 @@ class ModuleRuntime {
     self_report_providers_.push_back(std::move(provider));
   }
 
+  // `bucky3-ring replay --output`: the stream a push module writes, in order, every
+  // payload it would have sent, instead of opening connections. nullptr in a live agent.
+  std::ostream* replay_output() const { return replay_output_; }
+  void set_replay_output(std::ostream* out) { replay_output_ = out; }
+
   // Runs the loop until stopped. Returns the process exit status.
   int run();
 
@@ -121,6 +127,7 @@ class ModuleRuntime {
   std::int64_t last_self_report_ms_ = 0;
   std::function<void(std::vector<Metric>&)> self_report_handler_;
   std::vector<std::function<void(std::vector<Field>&)>> self_report_providers_;
+  std::ostream* replay_output_ = nullptr;
 
   // Source side: one writer per destination this module routes to.
   struct Route {

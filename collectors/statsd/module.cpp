@@ -2,7 +2,7 @@
 // rotate of the aggregator, and the finished interval is turned into batches a
 // slice at a time, each slice a separate handler on the loop, so datagrams are
 // read between slices.
-#include "collectors/statsd/server.h"
+#include "collectors/statsd/module.h"
 
 #include <boost/asio/post.hpp>
 #include <deque>
@@ -10,7 +10,7 @@
 #include "collectors/statsd/aggregator.h"
 #include "collectors/statsd/receiver.h"
 #include "common/log.h"
-#include "daemon/runtime.h"
+#include "daemon/runtime/runtime.h"
 
 namespace bucky3::statsd {
 namespace {
