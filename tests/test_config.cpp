@@ -307,12 +307,14 @@ class TestConfig : public QObject {
     const Config c = load_config_file(source_dir() + "/tests/data/config/full.yaml");
     QCOMPARE(c.instance, std::string("full"));
     QCOMPARE(c.shm_group, std::optional<std::string>("root"));
-    QCOMPARE(c.modules.size(), std::size_t{8});
+    QCOMPARE(c.modules.size(), std::size_t{10});
     // Every type, and every key of every type set explicitly.
     std::set<std::string> types;
     for (const auto& m : c.modules) {
       types.insert(m.type);
       for (const auto& spec : module_schema(m.type)) {
+        // They exclude each other: remote_write sets one, remote_write_token the other.
+        if (spec.key == "basic_auth" || spec.key == "bearer_token") continue;
         QVERIFY2(m.options.has(spec.key), (m.name + "." + std::string(spec.key)).c_str());
       }
     }
@@ -364,6 +366,22 @@ class TestConfig : public QObject {
     QCOMPARE(influx.options.get_string_list("remote_hosts"),
              (std::vector<std::string>{"influx1:8086", "[::1]", "10.0.0.1"}));
     QCOMPARE(influx.options.get_int("udp_payload"), std::int64_t{65507});
+
+    const ModuleConfig& remote_write = *c.find("remote_write");
+    QCOMPARE(remote_write.options.get_string_list("remote_urls"),
+             (std::vector<std::string>{"http://127.0.0.1:9090/api/v1/write",
+                                       "https://[::1]:8428/api/v1/write?extra_label=a"}));
+    QCOMPARE(remote_write.options.get_int("max_samples_per_send"), std::int64_t{500});
+    QCOMPARE(remote_write.options.get_seconds("timeout"), 2.5);
+    QCOMPARE(remote_write.options.get_string_map("headers"),
+             (std::vector<std::pair<std::string, std::string>>{{"X-Scope-OrgID", "tenant-1"}}));
+    QCOMPARE(remote_write.options.get_string_map("basic_auth"),
+             (std::vector<std::pair<std::string, std::string>>{{"username", "bucky"},
+                                                               {"password", "secret"}}));
+    QVERIFY(!remote_write.options.has("bearer_token"));
+    QCOMPARE(c.find("remote_write_token")->options.get_string("bearer_token"), std::string("tok"));
+    QVERIFY(!c.find("remote_write_token")->options.has("basic_auth"));
+    QCOMPARE(c.find("remote_write_token")->options.get_seconds("values_timeout"), 60.0);
 
     const ModuleConfig& carbon = *c.find("carbon");
     QCOMPARE(carbon.options.get_string_list("name_mapping"),
@@ -666,13 +684,15 @@ class TestConfig : public QObject {
         << QByteArray("modules:\n  out:\n    format: json\n")
         << QByteArray(
                "t.yaml:3:5: modules.out.type: is required, one of statsd_server, linux_stats, "
-               "docker_stats, prometheus_exporter, influxdb_client, carbon_client, debug_output");
+               "docker_stats, prometheus_exporter, influxdb_client, carbon_client, "
+               "remote_write_client, "
+               "debug_output");
     QTest::newRow("unknown type")
         << QByteArray("modules:\n  out:\n    type: graphite\n")
         << QByteArray(
                "t.yaml:3:11: modules.out.type: unknown module type \"graphite\"; expected one of "
                "statsd_server, linux_stats, docker_stats, prometheus_exporter, influxdb_client, "
-               "carbon_client, debug_output");
+               "carbon_client, remote_write_client, debug_output");
     QTest::newRow("unknown module key")
         << QByteArray(mods + "    formt: json\n")
         << QByteArray(
@@ -797,6 +817,60 @@ class TestConfig : public QObject {
         << QByteArray(
                "t.yaml:4:20: modules.c.remote_hosts[0]: must be host or host:port with a port "
                "1-65535 (IPv6 in brackets, \"[::1]:8089\"), got \"a:0\"");
+    QTest::newRow("remote urls required")
+        << QByteArray("modules:\n  rw:\n    type: remote_write_client\n")
+        << QByteArray(
+               "t.yaml:3:5: modules.rw.remote_urls: is required for type remote_write_client");
+    QTest::newRow("remote url scheme")
+        << QByteArray(
+               "modules:\n  rw:\n    type: remote_write_client\n    remote_urls: [\"ftp://h/x\"]\n")
+        << QByteArray(
+               "t.yaml:4:19: modules.rw.remote_urls[0]: must be an http:// or https:// URL with a "
+               "host, like \"http://127.0.0.1:9090/api/v1/write\", got \"ftp://h/x\"");
+    QTest::newRow("remote url no host")
+        << QByteArray(
+               "modules:\n  rw:\n    type: remote_write_client\n    remote_urls: "
+               "[\"http:///api/v1/write\"]\n")
+        << QByteArray(
+               "t.yaml:4:19: modules.rw.remote_urls[0]: must be an http:// or https:// URL with a "
+               "host, like \"http://127.0.0.1:9090/api/v1/write\", got \"http:///api/v1/write\"");
+    QTest::newRow("remote url credentials")
+        << QByteArray(
+               "modules:\n  rw:\n    type: remote_write_client\n    remote_urls: "
+               "[\"http://u:p@h/\"]\n")
+        << QByteArray(
+               "t.yaml:4:19: modules.rw.remote_urls[0]: must be an http:// or https:// URL with a "
+               "host, like \"http://127.0.0.1:9090/api/v1/write\", got \"http://u:p@h/\"");
+    QTest::newRow("protocol header")
+        << QByteArray(
+               "modules:\n  rw:\n    type: remote_write_client\n    remote_urls: [http://h/]\n"
+               "    headers: {content-encoding: gzip}\n")
+        << QByteArray(
+               "t.yaml:5:14: modules.rw.headers.content-encoding: is set by the protocol and "
+               "cannot be overridden");
+    QTest::newRow("header name")
+        << QByteArray(
+               "modules:\n  rw:\n    type: remote_write_client\n    remote_urls: [http://h/]\n"
+               "    headers: {\"a b\": c}\n")
+        << QByteArray("t.yaml:5:14: modules.rw.headers.a b: is not a valid HTTP header name");
+    QTest::newRow("basic_auth without username")
+        << QByteArray(
+               "modules:\n  rw:\n    type: remote_write_client\n    remote_urls: [http://h/]\n"
+               "    basic_auth: {password: p}\n")
+        << QByteArray(
+               "t.yaml:5:17: modules.rw.basic_auth.username: is required and must not be empty");
+    QTest::newRow("basic_auth unknown key")
+        << QByteArray(
+               "modules:\n  rw:\n    type: remote_write_client\n    remote_urls: [http://h/]\n"
+               "    basic_auth: {username: u, pass: p}\n")
+        << QByteArray(
+               "t.yaml:5:17: modules.rw.basic_auth.pass: unknown key; expected username, password");
+    QTest::newRow("basic_auth and bearer_token")
+        << QByteArray(
+               "modules:\n  rw:\n    type: remote_write_client\n    remote_urls: [http://h/]\n"
+               "    basic_auth: {username: u}\n    bearer_token: t\n")
+        << QByteArray(
+               "t.yaml:3:5: modules.rw.bearer_token: cannot be set together with basic_auth");
     QTest::newRow("udp payload range")
         << QByteArray(
                "modules:\n  i:\n    type: influxdb_client\n    remote_hosts: [h]\n"

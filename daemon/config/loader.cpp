@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -203,6 +204,43 @@ std::optional<HostPort> parse_host_port(std::string_view text) {
     out.port = *port;
   }
   return out;
+}
+
+// http://host[:port][/path] or https://...; the host as parse_host_port() takes it.
+bool is_http_url(std::string_view text) {
+  std::string_view rest;
+  if (text.starts_with("http://")) {
+    rest = text.substr(7);
+  } else if (text.starts_with("https://")) {
+    rest = text.substr(8);
+  } else {
+    return false;
+  }
+  const auto authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.find('@') != std::string_view::npos) return false;  // credentials: basic_auth
+  const auto hp = parse_host_port(authority);
+  return hp && (!hp->port || *hp->port > 0) &&
+         std::none_of(text.begin(), text.end(), [](char c) { return c <= ' ' || c == 0x7f; });
+}
+
+// RFC 9110 token characters.
+bool is_header_token(std::string_view name) {
+  constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
+  return !name.empty() && std::all_of(name.begin(), name.end(), [&](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           extra.find(c) != std::string_view::npos;
+  });
+}
+
+// Headers the remote write protocol and HTTP framing set themselves.
+bool is_protocol_header(std::string_view name) {
+  constexpr std::array<std::string_view, 6> fixed{
+      "content-encoding", "content-type",      "x-prometheus-remote-write-version",
+      "content-length",   "transfer-encoding", "host"};
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return std::find(fixed.begin(), fixed.end(), lower) != fixed.end();
 }
 
 struct Entry {
@@ -792,6 +830,49 @@ class Loader {
         return out;
       }
       case OptionKind::string_map: return string_map(v, path);
+      case OptionKind::url_list: {
+        std::vector<std::string> out;
+        std::size_t i = 0;
+        for (const auto& item : items(v, path, "a list of URLs")) {
+          const std::string item_path = index(path, i++);
+          std::string text = scalar(item, item_path, "a URL");
+          if (!is_http_url(text)) {
+            fail(item, item_path,
+                 "must be an http:// or https:// URL with a host, like "
+                 "\"http://127.0.0.1:9090/api/v1/write\", got " +
+                     quote(text));
+          }
+          out.push_back(std::move(text));
+        }
+        if (out.empty()) fail(v, path, "must name at least one URL");
+        return out;
+      }
+      case OptionKind::http_headers: {
+        auto headers = string_map(v, path);
+        for (const auto& [name, value] : headers) {
+          const std::string p = join(path, name);
+          if (!is_header_token(name)) fail(v, p, "is not a valid HTTP header name");
+          if (is_protocol_header(name)) {
+            fail(v, p, "is set by the protocol and cannot be overridden");
+          }
+          if (value.find_first_of("\r\n") != std::string::npos)
+            fail(v, p, "must not contain line breaks");
+        }
+        return headers;
+      }
+      case OptionKind::credentials: {
+        auto pairs = string_map(v, path);
+        bool username = false;
+        for (const auto& [key, value] : pairs) {
+          if (key == "username") {
+            username = !value.empty();
+          } else if (key != "password") {
+            fail(v, join(path, key), "unknown key; expected username, password");
+          }
+        }
+        if (!username) fail(v, join(path, "username"), "is required and must not be empty");
+        return pairs;
+      }
       case OptionKind::histogram_bins: {
         auto rules = histogram_bins(v, path);
         const auto count = static_cast<std::int64_t>(rules.size());
@@ -865,6 +946,9 @@ class Loader {
         const std::string p = join(path, spec.key);
         module.options.set(
             spec.key, option(spec, YAML::Load(std::string(spec.default_yaml)), p, module.options));
+      }
+      if (module.options.has("basic_auth") && module.options.has("bearer_token")) {
+        fail(m.value, join(path, "bearer_token"), "cannot be set together with basic_auth");
       }
       config.modules.push_back(std::move(module));
     }

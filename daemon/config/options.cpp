@@ -87,6 +87,16 @@ constexpr std::array carbon_schema{
     OptionSpec{"name_mapping", K::string_list, "[bucket, host, name]"},
 };
 
+constexpr std::array remote_write_schema{
+    OptionSpec{"remote_urls", K::url_list, "", 0, 0, {}, true},
+    OptionSpec{"max_samples_per_send", K::integer, "2000", 1, 1e6},
+    OptionSpec{"timeout", K::seconds, "10", 0.1, 3600},
+    OptionSpec{"headers", K::http_headers, "{}"},
+    OptionSpec{"basic_auth", K::credentials, ""},
+    OptionSpec{"bearer_token", K::string, ""},
+    OptionSpec{"values_timeout", K::seconds, "60", 1, 1e9},
+};
+
 constexpr std::array debug_schema{
     OptionSpec{"format", K::choice, "text", 0, 0, "text|json"},
 };
@@ -97,19 +107,20 @@ struct TypeInfo {
   std::span<const OptionSpec> schema;
 };
 
-const std::array<TypeInfo, 7> kTypes{{
+const std::array<TypeInfo, 8> kTypes{{
     {"statsd_server", ModuleRole::source, statsd_schema},
     {"linux_stats", ModuleRole::source, linux_schema},
     {"docker_stats", ModuleRole::source, docker_schema},
     {"prometheus_exporter", ModuleRole::destination, prometheus_schema},
     {"influxdb_client", ModuleRole::destination, influxdb_schema},
     {"carbon_client", ModuleRole::destination, carbon_schema},
+    {"remote_write_client", ModuleRole::destination, remote_write_schema},
     {"debug_output", ModuleRole::destination, debug_schema},
 }};
 
-const std::array<std::string_view, 7> kTypeNames{
+const std::array<std::string_view, 8> kTypeNames{
     kTypes[0].type, kTypes[1].type, kTypes[2].type, kTypes[3].type,
-    kTypes[4].type, kTypes[5].type, kTypes[6].type,
+    kTypes[4].type, kTypes[5].type, kTypes[6].type, kTypes[7].type,
 };
 
 const TypeInfo* find_type(std::string_view type) {
