@@ -17,7 +17,7 @@ namespace bip = boost::interprocess;
 
 namespace {
 
-constexpr std::uint32_t health_layout_version = 1;
+constexpr std::uint32_t health_layout_version = 2;  // 2: counter retries
 
 // A short string stored as relaxed atomic words: torn only as a whole string,
 // which the seqlock around it detects.
@@ -159,7 +159,8 @@ std::string_view to_string(Counter counter) {
       "lines_in",     "lines_invalid", "metrics_in",       "metrics_out",
       "batches_out",  "drops_kernel",  "drops_series_cap", "drops_ring_full",
       "drops_buffer", "drops_other",   "errors",           "bytes_in",
-      "bytes_out",    "cpu_ns",        "rss_bytes",        "series"};
+      "bytes_out",    "cpu_ns",        "rss_bytes",        "series",
+      "retries"};
   static_assert(std::size(names) == counter_count);
   const auto i = static_cast<std::size_t>(counter);
   return i < counter_count ? names[i] : "unknown";

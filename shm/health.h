@@ -44,6 +44,7 @@ enum class Counter : std::uint32_t {
   cpu_ns,
   rss_bytes,
   series,
+  retries,  // push destinations: attempts sent again after a failure
   count_
 };
 inline constexpr std::size_t counter_count = static_cast<std::size_t>(Counter::count_);

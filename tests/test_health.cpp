@@ -259,7 +259,7 @@ void TestHealth::refuses_other_layouts() {
     HealthBlock::open(test_instance(), Access::read_only);
     QFAIL("opened a health block of another layout");
   } catch (const ShmError& e) {
-    QVERIFY2(std::strstr(e.what(), "layout version 9, this build reads 1"), e.what());
+    QVERIFY2(std::strstr(e.what(), "layout version 9, this build reads 2"), e.what());
     QVERIFY2(std::strstr(e.what(), "health"), e.what());
   }
   HealthBlock::remove(test_instance());

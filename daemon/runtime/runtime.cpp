@@ -73,6 +73,7 @@ constexpr std::pair<shm::Counter, const char*> kReportedCounters[] = {
     {shm::Counter::bytes_in, "bytes_in"},
     {shm::Counter::bytes_out, "bytes_out"},
     {shm::Counter::series, "series"},
+    {shm::Counter::retries, "retries"},
 };
 
 }  // namespace

@@ -1,0 +1,119 @@
+// Name resolution with a 180 s refresh; see resolver.h.
+#include "exporters/push/resolver.h"
+
+#include <algorithm>
+#include <optional>
+
+namespace bucky3::push {
+
+namespace asio = boost::asio;
+
+std::optional<HostPort> split_host_port(std::string_view text, std::uint16_t default_port) {
+  HostPort out;
+  std::string_view rest;
+  if (!text.empty() && text[0] == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close == 1) return std::nullopt;
+    out.host = std::string(text.substr(1, close - 1));
+    rest = text.substr(close + 1);
+  } else {
+    const auto colon = text.find(':');
+    if (colon != std::string_view::npos && text.find(':', colon + 1) != std::string_view::npos) {
+      return std::nullopt;
+    }
+    out.host = std::string(text.substr(0, colon));
+    rest = colon == std::string_view::npos ? std::string_view{} : text.substr(colon);
+  }
+  if (out.host.empty()) return std::nullopt;
+  out.port = default_port;
+  if (!rest.empty()) {
+    if (rest[0] != ':' || rest.size() == 1 || rest.size() > 6) return std::nullopt;
+    unsigned port = 0;
+    for (const char c : rest.substr(1)) {
+      if (c < '0' || c > '9') return std::nullopt;
+      port = port * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (port == 0 || port > 65535) return std::nullopt;
+    out.port = static_cast<std::uint16_t>(port);
+  }
+  return out;
+}
+
+std::string format_host_port(const HostPort& hp) {
+  const bool v6 = hp.host.find(':') != std::string::npos;
+  return (v6 ? "[" + hp.host + "]" : hp.host) + ":" + std::to_string(hp.port);
+}
+
+// One lookup in progress; shared with its handler so a cancel() or the
+// Resolver's destruction leaves the handler nothing to touch.
+struct Resolver::Lookup {
+  explicit Lookup(asio::io_context& io) : resolver(io) {}
+  asio::ip::tcp::resolver resolver;
+  std::vector<Callback> waiting;
+  bool cancelled = false;
+};
+
+Resolver::Resolver(asio::io_context& io, HostPort target, std::chrono::seconds refresh)
+    : io_(io), target_(std::move(target)), refresh_(refresh) {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(target_.host, ec);
+  if (!ec) {
+    numeric_ = true;
+    addresses_.push_back(address);
+  }
+}
+
+Resolver::~Resolver() {
+  cancel();
+}
+
+bool Resolver::stale() const {
+  if (numeric_) return false;
+  return addresses_.empty() || std::chrono::steady_clock::now() - resolved_at_ >= refresh_;
+}
+
+void Resolver::cancel() {
+  if (!lookup_) return;
+  lookup_->cancelled = true;
+  lookup_->resolver.cancel();
+  lookup_.reset();
+}
+
+void Resolver::get(Callback callback) {
+  if (!stale()) {
+    callback({}, addresses_);
+    return;
+  }
+  if (lookup_) {
+    lookup_->waiting.push_back(std::move(callback));
+    return;
+  }
+  // Asio runs getaddrinfo on its own internal thread and posts the answer to
+  // our loop: a slow DNS server never stalls the loop. No state of ours is
+  // touched off the loop.
+  lookup_ = std::make_shared<Lookup>(io_);
+  lookup_->waiting.push_back(std::move(callback));
+  auto lookup = lookup_;
+  lookup->resolver.async_resolve(
+      target_.host, std::to_string(target_.port),
+      [this, lookup](const boost::system::error_code& ec,
+                     asio::ip::tcp::resolver::results_type results) {
+        if (lookup->cancelled) return;
+        lookup_.reset();
+        if (!ec) {
+          Addresses fresh;
+          for (const auto& entry : results) {
+            const auto address = entry.endpoint().address();
+            if (std::find(fresh.begin(), fresh.end(), address) == fresh.end())
+              fresh.push_back(address);
+          }
+          if (!fresh.empty()) addresses_ = std::move(fresh);
+          resolved_at_ = std::chrono::steady_clock::now();
+        }
+        const auto error = addresses_.empty() ? (ec ? ec : asio::error::host_not_found)
+                                              : boost::system::error_code{};
+        for (auto& waiting : lookup->waiting) waiting(error, addresses_);
+      });
+}
+
+}  // namespace bucky3::push
