@@ -11,6 +11,7 @@ PACKAGES=(
   libsnappy-dev libprotobuf-dev protobuf-compiler
   clang-14 libclang-rt-14-dev libbenchmark-dev
   prometheus prometheus-node-exporter
+  libssl-dev influxdb graphite-carbon python3-whisper victoria-metrics
   python3-statsd netcat-openbsd curl procps iproute2 systemd xvfb xauth tmux util-linux
 )
 
