@@ -1,0 +1,289 @@
+// bucky3-ring: options, opening segments with clear errors, the ring observer set.
+#include <dirent.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <thread>
+
+#include "shm/tool/tool.h"
+
+namespace bucky3::ring_tool {
+
+Options::Options(std::string_view command, const std::vector<std::string>& args,
+                 const std::set<std::string>& flags, const std::set<std::string>& valued)
+    : command_(command) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& arg = args[i];
+    if (arg.size() < 2 || arg[0] != '-') {
+      positional_.push_back(arg);
+      continue;
+    }
+    std::string name = arg, value;
+    bool inline_value = false;
+    if (const auto eq = arg.find('='); eq != std::string::npos && arg.starts_with("--")) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      inline_value = true;
+    }
+    if (flags.count(name)) {
+      if (inline_value) throw UsageError(command_ + ": " + name + " takes no value");
+      values_[name] = "";
+    } else if (valued.count(name)) {
+      if (!inline_value) {
+        if (i + 1 >= args.size()) throw UsageError(command_ + ": " + name + " needs a value");
+        value = args[++i];
+      }
+      values_[name] = value;
+    } else {
+      throw UsageError(command_ + ": unknown option " + name +
+                       " (bucky3-ring --help lists the options)");
+    }
+  }
+}
+
+std::optional<std::string> Options::get(const std::string& name) const {
+  const auto it = values_.find(name);
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<double> Options::number(const std::string& name, bool allow_zero) const {
+  const auto text = get(name);
+  if (!text) return std::nullopt;
+  double value = 0;
+  const auto* end = text->data() + text->size();
+  const auto [ptr, ec] = std::from_chars(text->data(), end, value);
+  if (ec != std::errc{} || ptr != end || !(value > 0 || (allow_zero && value == 0)) ||
+      value > 1e15) {
+    throw UsageError(command_ + ": " + name + " needs a number " + (allow_zero ? ">= 0" : "> 0") +
+                     ", got \"" + *text + "\"");
+  }
+  return value;
+}
+
+std::string shm_path(std::string_view instance, std::string_view suffix) {
+  return "/dev/shm/" + shm::segment_name(instance, suffix);
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+
+std::string owner_of(const struct stat& st) {
+  const passwd* user = ::getpwuid(st.st_uid);
+  const group* grp = ::getgrgid(st.st_gid);
+  return (user ? std::string(user->pw_name) : std::to_string(st.st_uid)) + ":" +
+         (grp ? std::string(grp->gr_name) : std::to_string(st.st_gid));
+}
+
+std::string mode_of(const struct stat& st) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return buf;
+}
+
+// Says why `path` cannot be opened before Boost gives a less helpful message.
+void check_openable(const std::string& path, const std::string& instance, bool health) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      if (health) {
+        throw Failure("no such instance \"" + instance + "\": " + path +
+                      " does not exist (is the agent running? `bucky3-ring list` shows the "
+                      "instances on this host)");
+      }
+      throw Failure("no such ring: " + path + " does not exist (`bucky3-ring list --instance " +
+                    instance + "` shows the destinations)");
+    }
+    throw Failure(path + ": " + std::strerror(errno));
+  }
+  if (::access(path.c_str(), R_OK) != 0 && errno == EACCES) {
+    const group* grp = ::getgrgid(st.st_gid);
+    const std::string group_name = grp ? grp->gr_name : std::to_string(st.st_gid);
+    const std::string hint =
+        (st.st_mode & S_IRGRP)
+            ? "run it as a member of group \"" + group_name + "\" (the agent's shm_group)"
+            : "set `shm_group: <group>` in the agent's config (segments become 0640 with that "
+              "group) and run it as a member of that group";
+    throw Failure("permission denied: " + path + " is mode " + mode_of(st) + ", owned by " +
+                  owner_of(st) + "; to read it as another user, " + hint);
+  }
+}
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int) {
+  // relaxed: a lone flag; the main loop polls it and needs no other data from here.
+  g_stop.store(true, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+shm::HealthBlock open_health(const std::string& instance) {
+  const auto path = shm_path(instance, "health");
+  check_openable(path, instance, true);
+  try {
+    return shm::HealthBlock::open(instance, shm::Access::read_only);
+  } catch (const shm::ShmError& e) {
+    throw Failure(e.what());
+  }
+}
+
+shm::DestinationSegment open_destination(const std::string& instance,
+                                         const std::string& destination) {
+  check_openable(shm_path(instance, "health"), instance, true);
+  check_openable(shm_path(instance, destination), instance, false);
+  try {
+    return shm::DestinationSegment::open(instance, destination, shm::Access::read_only);
+  } catch (const shm::ShmError& e) {
+    throw Failure(e.what());
+  }
+}
+
+std::vector<std::string> destinations_of(const std::string& instance) {
+  std::vector<std::string> out;
+  const std::string prefix = "bucky3." + instance + ".";
+  if (DIR* dir = ::opendir("/dev/shm")) {
+    while (const dirent* entry = ::readdir(dir)) {
+      const std::string name = entry->d_name;
+      if (!name.starts_with(prefix)) continue;
+      const auto suffix = name.substr(prefix.size());
+      if (suffix.empty() || suffix == "health" || suffix == "lock" ||
+          suffix.find('.') != std::string::npos) {
+        continue;
+      }
+      out.push_back(suffix);
+    }
+    ::closedir(dir);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void install_stop_signals() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);  // a closed pipe becomes a write error we report
+}
+
+// relaxed: see on_stop_signal().
+bool stop_requested() {
+  return g_stop.load(std::memory_order_relaxed);
+}
+
+// ---------------------------------------------------------------- RingSet
+
+struct RingSet::State {
+  std::string destination, source;
+  const shm::DestinationSegment* segment;
+  std::size_t index;
+  shm::RingObserver observer;
+  // records_written when we started, plus what we returned and what we counted
+  // missed: the difference to records_written now is what an overrun skipped.
+  std::uint64_t accounted;
+};
+
+RingSet::RingSet(const std::string& instance, const std::optional<std::string>& destination,
+                 const std::optional<std::string>& source) {
+  std::vector<std::string> destinations;
+  if (destination) {
+    destinations.push_back(*destination);
+  } else {
+    open_health(instance);  // "no such instance" before "no rings"
+    destinations = destinations_of(instance);
+    if (destinations.empty()) {
+      throw Failure("instance \"" + instance + "\" has no destination segments");
+    }
+  }
+  for (const auto& name : destinations) {
+    segments_.push_back(
+        std::make_unique<shm::DestinationSegment>(open_destination(instance, name)));
+    const auto& segment = *segments_.back();
+    for (std::size_t i = 0; i < segment.ring_count(); ++i) {
+      const std::string ring_source(segment.source_name(i));
+      if (source && ring_source != *source) continue;
+      rings_.push_back(std::make_unique<State>(
+          State{name, ring_source, &segment, i, shm::RingObserver(segment, i), 0}));
+      // After the observer took its start position: records_written may lag it
+      // by one record, which only makes the first missed count one too high.
+      rings_.back()->accounted = segment.ring_stats(i).records_written;
+    }
+  }
+  if (rings_.empty()) {
+    std::string known;
+    for (const auto& segment : segments_) {
+      for (std::size_t i = 0; i < segment->ring_count(); ++i) {
+        known += (known.empty() ? "" : ", ") + std::string(segment->source_name(i));
+      }
+    }
+    throw Failure("no ring of " + (destination ? *destination : std::string("any destination")) +
+                  " has source \"" + source.value_or("") + "\" (sources: " + known + ")");
+  }
+}
+
+RingSet::~RingSet() = default;
+
+std::vector<RingSet::Ring> RingSet::rings() const {
+  std::vector<Ring> out;
+  for (const auto& ring : rings_) out.push_back({ring->destination, ring->source});
+  return out;
+}
+
+std::size_t RingSet::poll(const Handlers& handlers, std::size_t limit) {
+  std::size_t handled = 0;
+  bool progress = true;
+  // Round-robin, a record at a time, so the output interleaves sources by time.
+  while (progress && handled < limit) {
+    progress = false;
+    for (auto& ring : rings_) {
+      if (handled >= limit) break;
+      const auto before = ring->observer.position();
+      const auto result = ring->observer.next(copy_);
+      if (result == shm::RingObserver::Result::record) {
+        ++ring->accounted;
+        ++handled;
+        progress = true;
+        if (handlers.record) handlers.record(ring->destination, ring->source, copy_);
+      } else if (result == shm::RingObserver::Result::overrun) {
+        const auto written = ring->segment->ring_stats(ring->index).records_written;
+        // records_written is bumped just after write_pos: it can lag by one, so
+        // the count is a lower bound that the next overrun completes.
+        const auto missed = written > ring->accounted ? written - ring->accounted : 0;
+        ring->accounted += missed;
+        progress = true;
+        if (handlers.missed) {
+          handlers.missed(ring->destination, ring->source, missed,
+                          ring->observer.position() - before);
+        }
+      }
+    }
+  }
+  return handled;
+}
+
+void RingSet::wait(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline && !stop_requested()) {
+    for (const auto& ring : rings_) {
+      if (ring->segment->ring_stats(ring->index).write_pos != ring->observer.position()) return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+}  // namespace bucky3::ring_tool
