@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ostream>
 
 #include "common/log.h"
 #include "daemon/runtime/runtime.h"
@@ -15,8 +16,15 @@ namespace bucky3::debug_output {
 namespace {
 
 // Writes all of `text` to stdout and flushes; false when stdout is gone.
-bool write_stdout(const std::string& text) {
-  if (!text.empty() && std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) return false;
+// Under `bucky3-ring replay --output` the lines go to that stream instead.
+bool write_stdout(const std::string& text, std::ostream* replay_output) {
+  if (replay_output) {
+    replay_output->write(text.data(), static_cast<std::streamsize>(text.size()));
+    replay_output->flush();
+    return static_cast<bool>(*replay_output);
+  }
+  if (!text.empty() && std::fwrite(text.data(), 1, text.size(), stdout) != text.size())
+    return false;
   return std::fflush(stdout) == 0;
 }
 
@@ -36,7 +44,7 @@ int run_debug_output(runtime::ModuleRuntime& runtime) {
   runtime.consume([&](std::string_view, const shm::DecodedBatch& batch) {
     out.clear();
     for (const auto& view : batch.metrics) append(view.to_metric());
-    if (!write_stdout(out)) {
+    if (!write_stdout(out, runtime.replay_output())) {
       // Leave the batch in the ring: a restarted module prints it again.
       log::error("cannot write to stdout: ", std::strerror(errno));
       runtime.request_stop();
@@ -50,7 +58,7 @@ int run_debug_output(runtime::ModuleRuntime& runtime) {
   runtime.on_self_report([&](std::vector<Metric>& metrics) {
     out.clear();
     for (const auto& metric : metrics) append(metric);
-    write_stdout(out);
+    write_stdout(out, runtime.replay_output());
   });
   return runtime.run();
 }

@@ -4,6 +4,8 @@
 #include "exporters/prometheus/module.h"
 
 #include <map>
+#include <optional>
+#include <ostream>
 
 #include "common/log.h"
 #include "daemon/runtime/runtime.h"
@@ -23,12 +25,15 @@ constexpr std::int64_t kHeartbeatStaleMs = 10'000;
 class Exporter {
  public:
   explicit Exporter(ModuleRuntime& runtime)
-      : runtime_(runtime),
-        store_(store_options(runtime.module())),
-        http_(runtime.io(), http_options(runtime.module()),
-              [this](bool gzip) { return page(gzip); }) {
-    log::info("serving http on ", runtime.module().options.get_string("local_host"), " (port ", http_.port(),
-              "), path /", runtime.module().options.get_string("http_path"));
+      : runtime_(runtime), store_(store_options(runtime.module())) {
+    // Under `bucky3-ring replay --output` nothing listens: the final page of
+    // series goes to that stream when the replay ends (docs/DUMP.md, "Replay").
+    if (!runtime.replay_output()) {
+      http_.emplace(runtime.io(), http_options(runtime.module()),
+                    [this](bool gzip) { return page(gzip); });
+      log::info("serving http on ", runtime.module().options.get_string("local_host"), " (port ",
+                http_->port(), "), path /", runtime.module().options.get_string("http_path"));
+    }
     runtime.consume([this](std::string_view, const shm::DecodedBatch& batch) {
       const auto now = SeriesStore::Clock::now();
       for (const auto& view : batch.metrics) store_.apply(view, now);
@@ -40,21 +45,26 @@ class Exporter {
       for (const auto& metric : metrics) store_.apply(metric, now);
     });
     runtime.add_self_report_values([this](std::vector<Field>& values) {
-      const auto http = http_.stats();
+      const auto http = http_ ? http_->stats() : HttpStats{};
       const auto store = store_.stats();
       values.push_back({"scrapes", static_cast<std::int64_t>(http.scrapes)});
       values.push_back({"series_held", static_cast<std::int64_t>(store.series)});
       values.push_back({"sent_bytes", static_cast<std::int64_t>(http.sent_bytes)});
     });
     runtime.on_flush([this](std::int64_t) { on_flush(); });
-    runtime.on_stop([this] { http_.stop(); });
+    runtime.on_stop([this] {
+      if (http_) http_->stop();
+      if (auto* out = runtime_.replay_output()) {
+        *out << *store_.text() << std::flush;
+      }
+    });
   }
 
  private:
   static StoreOptions store_options(const config::ModuleConfig& module) {
     StoreOptions options;
-    options.values_timeout =
-        std::chrono::milliseconds(static_cast<std::int64_t>(module.options.get_seconds("values_timeout") * 1000));
+    options.values_timeout = std::chrono::milliseconds(
+        static_cast<std::int64_t>(module.options.get_seconds("values_timeout") * 1000));
     options.max_series = static_cast<std::size_t>(module.options.get_int("max_series"));
     return options;
   }
@@ -93,8 +103,9 @@ class Exporter {
     if (it == segments_.end()) {
       try {
         it = segments_
-                 .emplace(destination, std::make_unique<shm::DestinationSegment>(shm::DestinationSegment::open(
-                                           runtime_.config().instance, destination, shm::Access::read_only)))
+                 .emplace(destination,
+                          std::make_unique<shm::DestinationSegment>(shm::DestinationSegment::open(
+                              runtime_.config().instance, destination, shm::Access::read_only)))
                  .first;
       } catch (const shm::ShmError& e) {
         return nullptr;
@@ -115,7 +126,8 @@ class Exporter {
       m.type = s.type;
       m.up = s.state == shm::ModuleState::running && now - s.last_heartbeat_ms < kHeartbeatStaleMs;
       m.restarts = s.restarts;
-      m.heartbeat_age_seconds = s.last_heartbeat_ms > 0 ? static_cast<double>(now - s.last_heartbeat_ms) / 1000 : 0;
+      m.heartbeat_age_seconds =
+          s.last_heartbeat_ms > 0 ? static_cast<double>(now - s.last_heartbeat_ms) / 1000 : 0;
       m.metrics_in = c(Counter::metrics_in);
       m.metrics_out = c(Counter::metrics_out);
       m.drops_kernel = c(Counter::drops_kernel);
@@ -143,7 +155,7 @@ class Exporter {
         rings_.push_back(std::move(r));
       }
     }
-    const auto http = http_.stats();
+    const auto http = http_ ? http_->stats() : HttpStats{};
     const auto store = store_.stats();
     ExporterHealth exporter;
     exporter.scrapes = http.scrapes;
@@ -157,7 +169,7 @@ class Exporter {
 
   ModuleRuntime& runtime_;
   SeriesStore store_;
-  HttpServer http_;
+  std::optional<HttpServer> http_;  // none under replay --output
   std::string tail_;
   std::vector<ModuleHealth> modules_;
   std::vector<RingHealth> rings_;
