@@ -193,7 +193,7 @@ struct Pipeline {
   void start() {
     // A bounded ASan quarantine, so memory measured in that build levels off too.
     agent.start({bucky3_binary(), dir.write("bucky3.yaml", config())}, dir.path(),
-                {"ASAN_OPTIONS=quarantine_size_mb=16:detect_leaks=1"});
+                {"ASAN_OPTIONS=quarantine_size_mb=16:detect_leaks=1:abort_on_error=1"});
   }
   bool ready() {
     return poll_until(

@@ -136,7 +136,9 @@ struct Agent {
                         "    type: prometheus_exporter\n"
                         "    local_host: 127.0.0.1:" +
                         std::to_string(http) + "\n" + prom_extra;
-    process.start({bucky3_binary(), dir.write("bucky3.yaml", config)}, dir.path());
+    // A bounded ASan quarantine, so peak memory in that build means something.
+    process.start({bucky3_binary(), dir.write("bucky3.yaml", config)}, dir.path(),
+                  {"ASAN_OPTIONS=quarantine_size_mb=16:detect_leaks=1:abort_on_error=1"});
   }
   bool ready() {
     return poll_until(

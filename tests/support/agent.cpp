@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -30,7 +31,9 @@ std::string source_dir() {
   return dir ? dir : ".";
 }
 
-std::string bucky3_binary() { return build_dir() + "/bin/bucky3"; }
+std::string bucky3_binary() {
+  return build_dir() + "/bin/bucky3";
+}
 
 std::string unique_instance() {
   static std::atomic<int> n{0};
@@ -93,8 +96,18 @@ void Process::start(const std::vector<std::string>& argv, const std::string& dir
   const auto tag = std::to_string(n++);
   out_path_ = dir + "/stdout." + tag;
   err_path_ = dir + "/stderr." + tag;
+  // extra_env replaces an inherited variable of the same name: getenv() would
+  // find the inherited one first.
   std::vector<std::string> env;
-  for (char** e = environ; *e; ++e) env.emplace_back(*e);
+  const auto overridden = [&](const char* entry) {
+    for (const auto& e : extra_env) {
+      const auto eq = e.find('=');
+      if (std::strncmp(entry, e.c_str(), eq + 1) == 0) return true;
+    }
+    return false;
+  };
+  for (char** e = environ; *e; ++e)
+    if (!overridden(*e)) env.emplace_back(*e);
   for (const auto& e : extra_env) env.push_back(e);
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -143,8 +156,12 @@ std::string read_file(const std::string& path) {
   return out.str();
 }
 
-std::string Process::out() const { return read_file(out_path_); }
-std::string Process::err() const { return read_file(err_path_); }
+std::string Process::out() const {
+  return read_file(out_path_);
+}
+std::string Process::err() const {
+  return read_file(err_path_);
+}
 
 int run_command(const std::vector<std::string>& argv, std::string* output,
                 std::chrono::milliseconds timeout) {
@@ -190,7 +207,8 @@ sockaddr_in loopback(int port) {
 void send_udp(int port, const std::string& payload) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
   const auto addr = loopback(port);
-  ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<const sockaddr*>(&addr),
+           sizeof addr);
   ::close(fd);
 }
 
@@ -201,7 +219,8 @@ bool send_tcp(int port, const std::string& payload) {
     ::close(fd);
     return false;
   }
-  const bool ok = ::send(fd, payload.data(), payload.size(), 0) == static_cast<ssize_t>(payload.size());
+  const bool ok =
+      ::send(fd, payload.data(), payload.size(), 0) == static_cast<ssize_t>(payload.size());
   ::close(fd);
   return ok;
 }

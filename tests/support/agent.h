@@ -42,7 +42,8 @@ class Process {
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
 
-  // Starts argv[0] with argv; stdout/stderr go to files in `dir`.
+  // Starts argv[0] with argv; stdout/stderr go to files in `dir`. `extra_env`
+  // ("NAME=value") adds to the inherited environment, replacing a same-named variable.
   void start(const std::vector<std::string>& argv, const std::string& dir,
              const std::vector<std::string>& extra_env = {});
   pid_t pid() const { return pid_; }
