@@ -81,9 +81,10 @@ bucky3::config::Config load(const std::string& path) {
   LoadGuard guard;
   if (path.empty()) {
     return bucky3::config::load_config_text(bucky3::config::builtin_config_yaml(),
-                                            "<built-in>/bucky3.yaml");
+                                            "<built-in>/bucky3.yaml",
+                                            bucky3::daemon::check_module_config);
   }
-  return bucky3::config::load_config_file(path);
+  return bucky3::config::load_config_file(path, bucky3::daemon::check_module_config);
 }
 
 }  // namespace

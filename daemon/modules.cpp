@@ -1,5 +1,6 @@
 // The one table of module types this build can run: type -> entry point. Adding a
 // module is one line here (plus its schema in daemon/config/options.cpp); docs/INTERNALS.md.
+// The supervisor passes check_module_config to the config loader.
 #include "daemon/modules.h"
 
 #include <array>
@@ -7,6 +8,7 @@
 
 #include "collectors/linux/module.h"
 #include "collectors/statsd/module.h"
+#include "daemon/config/config.h"
 #include "exporters/debug/module.h"
 #include "exporters/prometheus/module.h"
 
@@ -14,8 +16,16 @@ namespace bucky3::daemon {
 
 namespace {
 
-constexpr std::array<std::pair<std::string_view, ModuleEntry>, 4> kModules{{
-    {"statsd_server", &statsd::run_statsd_server},
+using ModuleCheck = void (*)(const config::ModuleConfig&);
+
+struct ModuleType {
+  std::string_view type;
+  ModuleEntry run;
+  ModuleCheck check = nullptr;  // for types with options config/ cannot check (OptionKind::yaml)
+};
+
+constexpr std::array<ModuleType, 4> kModules{{
+    {"statsd_server", &statsd::run_statsd_server, &statsd::check_statsd_server},
     {"linux_stats", &linux_stats::run_linux_stats},
     {"prometheus_exporter", &prometheus::run_prometheus_exporter},
     {"debug_output", &debug_output::run_debug_output},
@@ -24,10 +34,16 @@ constexpr std::array<std::pair<std::string_view, ModuleEntry>, 4> kModules{{
 }  // namespace
 
 ModuleEntry find_module_entry(std::string_view type) {
-  for (const auto& [name, entry] : kModules) {
-    if (name == type) return entry;
+  for (const auto& m : kModules) {
+    if (m.type == type) return m.run;
   }
   return nullptr;
+}
+
+void check_module_config(const config::ModuleConfig& module) {
+  for (const auto& m : kModules) {
+    if (m.type == module.type && m.check) m.check(module);
+  }
 }
 
 }  // namespace bucky3::daemon

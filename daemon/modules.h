@@ -5,6 +5,9 @@
 namespace bucky3::runtime {
 class ModuleRuntime;
 }
+namespace bucky3::config {
+struct ModuleConfig;
+}
 
 namespace bucky3::daemon {
 
@@ -12,5 +15,10 @@ using ModuleEntry = int (*)(runtime::ModuleRuntime&);
 
 // nullptr when the type is valid in a config but not built into this binary.
 ModuleEntry find_module_entry(std::string_view type);
+
+// The module type's own checks of its options (a config::ModuleCheck): throws
+// config::ConfigError. Passed to the config loader, so --check and the
+// supervisor report a module's errors at load, with file:line:col.
+void check_module_config(const config::ModuleConfig& module);
 
 }  // namespace bucky3::daemon

@@ -254,7 +254,7 @@ class TestConfig : public QObject {
     QCOMPARE(o.get_int("timer_sample_limit"), std::int64_t{100000});
     QCOMPARE(o.get_double_list("percentile_thresholds"), (std::vector<double>{50, 90, 99, 100}));
     QVERIFY(o.has("histogram_bins"));
-    QVERIFY(o.histogram_bins().empty());
+    QVERIFY(o.get_yaml("histogram_bins").items("a list").empty());
     QCOMPARE(o.get_string("timers_bucket"), std::string("stats_timers"));
     QCOMPARE(o.get_string("histograms_bucket"), std::string("stats_histograms"));
     QCOMPARE(o.get_string("sets_bucket"), std::string("stats_sets"));
@@ -299,7 +299,7 @@ class TestConfig : public QObject {
 
   void histogram_bins_only_on_statsd() {
     const ModuleOptions o = load(minimal("")).find("out")->options;
-    QVERIFY_THROWS_EXCEPTION(std::logic_error, o.histogram_bins());
+    QVERIFY_THROWS_EXCEPTION(std::logic_error, o.get_yaml("histogram_bins"));
   }
 
   void every_type_and_key_loads() {
@@ -330,14 +330,7 @@ class TestConfig : public QObject {
     QCOMPARE(statsd.options.get_size("tcp_max_line_length"), std::uint64_t{2000});
     QCOMPARE(statsd.options.get_double_list("percentile_thresholds"),
              (std::vector<double>{50, 99.9}));
-    const auto& bins = statsd.options.histogram_bins();
-    QCOMPARE(bins.size(), std::size_t{2});
-    QCOMPARE(bins[0].bins.size(), std::size_t{3});
-    QCOMPARE(bins[0].bins[0], (std::pair<std::string, double>{"under_100ms", 100}));
-    QCOMPARE(bins[0].bins[2].first, std::string("over_300ms"));
-    QVERIFY(std::isinf(bins[0].bins[2].second));
-    QVERIFY(bins[0].match.name);
-    QVERIFY(bins[1].match.empty());
+    // histogram_bins: tests/test_statsd_options.cpp.
     const std::vector<std::string> statsd_destinations{"prometheus", "debug"};
     QCOMPARE(statsd.destinations, statsd_destinations);
     QCOMPARE(statsd.filters.size(), std::size_t{3});
@@ -778,27 +771,6 @@ class TestConfig : public QObject {
     QTest::newRow("empty bucket name")
         << QByteArray(mods + "  src:\n    type: statsd_server\n    sets_bucket: \"\"\n")
         << QByteArray("t.yaml:6:18: modules.src.sets_bucket: must not be empty");
-    QTest::newRow("bins not number")
-        << QByteArray(mods +
-                      "  src:\n    type: statsd_server\n    histogram_bins:\n"
-                      "      - bins: {a: 10, b: inf}\n")
-        << QByteArray(
-               "t.yaml:7:26: modules.src.histogram_bins[0].bins.b: must be a number or .inf, got "
-               "\"inf\"");
-    QTest::newRow("bins missing")
-        << QByteArray(mods +
-                      "  src:\n    type: statsd_server\n    histogram_bins:\n"
-                      "      - match: {name: x}\n")
-        << QByteArray("t.yaml:7:9: modules.src.histogram_bins[0].bins: is required");
-    QTest::newRow("bins empty")
-        << QByteArray(mods + "  src:\n    type: statsd_server\n    histogram_bins: [{bins: {}}]\n")
-        << QByteArray(
-               "t.yaml:6:29: modules.src.histogram_bins[0].bins: must name at least one bin");
-    QTest::newRow("bins zero bound")
-        << QByteArray(mods +
-                      "  src:\n    type: statsd_server\n    histogram_bins: [{bins: {a: 0}}]\n")
-        << QByteArray(
-               "t.yaml:6:33: modules.src.histogram_bins[0].bins.a: must be greater than 0, got 0");
     QTest::newRow("bad regex list")
         << QByteArray(mods +
                       "  src:\n    type: linux_stats\n    disk_whitelist: [\"^sd\", \"(\"]\n")

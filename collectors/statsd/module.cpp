@@ -8,6 +8,7 @@
 #include <deque>
 
 #include "collectors/statsd/aggregator.h"
+#include "collectors/statsd/options.h"
 #include "collectors/statsd/receiver.h"
 #include "common/log.h"
 #include "daemon/runtime/runtime.h"
@@ -23,56 +24,12 @@ using shm::Counter;
 // longer than a flush of a few hundred series would.
 constexpr std::size_t kSliceMetrics = 2000;
 
-AggregatorOptions aggregator_options(const config::ModuleConfig& module) {
-  const auto& o = module.options;
-  AggregatorOptions options;
-  options.percentile_thresholds = o.get_double_list("percentile_thresholds");
-  options.timers_bucket = o.get_string("timers_bucket");
-  options.histograms_bucket = o.get_string("histograms_bucket");
-  options.sets_bucket = o.get_string("sets_bucket");
-  options.gauges_bucket = o.get_string("gauges_bucket");
-  options.counters_bucket = o.get_string("counters_bucket");
-  options.max_series = static_cast<std::size_t>(o.get_int("max_series"));
-  options.timer_sample_limit = static_cast<std::size_t>(o.get_int("timer_sample_limit"));
-  options.timestamp_window_s = o.get_seconds("timestamp_window");
-  for (const auto& rule : o.histogram_bins()) {
-    HistogramRule out;
-    out.bins = rule.bins;
-    const config::Match* match = &rule.match;
-    const std::string bucket = options.histograms_bucket;
-    // Runs once per new histogram series: the name joins the tags as DESIGN's `name` tag.
-    out.matches = [match, bucket](std::string_view name, const std::vector<Tag>& tags) {
-      Metric probe;
-      probe.bucket = bucket;
-      probe.metadata = tags;
-      probe.set_tag("name", name);
-      return match->matches(probe);
-    };
-    options.histogram_rules.push_back(std::move(out));
-  }
-  return options;
-}
-
-ReceiverOptions receiver_options(const config::ModuleConfig& module) {
-  const auto& o = module.options;
-  ReceiverOptions options;
-  options.udp_host = o.get_string("local_host");
-  if (o.has("tcp_host")) options.tcp_host = o.get_string("tcp_host");
-  if (o.has("local_socket")) options.unix_socket = o.get_string("local_socket");
-  options.unix_socket_mode = static_cast<unsigned>(o.get_int("local_socket_mode"));
-  options.socket_buffer = o.get_size("socket_buffer");
-  options.max_datagram_size = o.get_size("max_datagram_size");
-  options.tcp_max_connections = static_cast<std::size_t>(o.get_int("tcp_max_connections"));
-  options.tcp_max_line_length = o.get_size("tcp_max_line_length");
-  return options;
-}
-
 class StatsdServer {
  public:
   explicit StatsdServer(ModuleRuntime& runtime)
       : runtime_(runtime),
-        aggregator_(aggregator_options(runtime.module()), runtime::wall_clock_ms()),
-        receiver_(runtime.io(), receiver_options(runtime.module()),
+        aggregator_(aggregator_options(runtime.module().options), runtime::wall_clock_ms()),
+        receiver_(runtime.io(), receiver_options(runtime.module().options),
                   [this](std::string_view payload) { on_payload(payload); }) {
     receiver_.set_drop_handler([this](std::string_view reason) {
       runtime_.record_recent(reason, "");
@@ -86,21 +43,22 @@ class StatsdServer {
       values.push_back({"events", static_cast<std::int64_t>(s.events)});
       values.push_back({"out_of_window", static_cast<std::int64_t>(s.out_of_window)});
       values.push_back({"kernel_drops", static_cast<std::int64_t>(receiver_.stats().kernel_drops)});
-      values.push_back({"socket_buffer_bytes", static_cast<std::int64_t>(receiver_.granted_socket_buffer())});
+      values.push_back(
+          {"socket_buffer_bytes", static_cast<std::int64_t>(receiver_.granted_socket_buffer())});
     });
   }
 
  private:
   void on_payload(std::string_view payload) {
-    aggregator_.add_datagram(payload, runtime::wall_clock_ms(),
-                             [this](const ParseError& error, std::string_view line) {
-                               runtime_.record_recent(error.reason, line);
-                               std::uint64_t suppressed = 0;
-                               if (invalid_log_.allow(suppressed)) {
-                                 log::warning("skipped line: ", error.reason, " in \"", line.substr(0, 200), '"',
-                                              suppressed ? " (" + std::to_string(suppressed) + " more not shown)" : "");
-                               }
-                             });
+    aggregator_.add_datagram(
+        payload, runtime::wall_clock_ms(), [this](const ParseError& error, std::string_view line) {
+          runtime_.record_recent(error.reason, line);
+          std::uint64_t suppressed = 0;
+          if (invalid_log_.allow(suppressed)) {
+            log::warning("skipped line: ", error.reason, " in \"", line.substr(0, 200), '"',
+                         suppressed ? " (" + std::to_string(suppressed) + " more not shown)" : "");
+          }
+        });
   }
 
   // Health counters grow by the deltas of the receiver's and parser's totals,
@@ -130,8 +88,9 @@ class StatsdServer {
       for (const auto& [name, count] : interval->top_names(5)) {
         top += (top.empty() ? "" : ", ") + name + " (" + std::to_string(count) + ")";
       }
-      log::warning("max_series (", runtime_.module().options.get_int("max_series"), ") reached: ",
-                   interval->series_cap_drops(), " lines dropped this interval; most series: ", top);
+      log::warning("max_series (", runtime_.module().options.get_int("max_series"),
+                   ") reached: ", interval->series_cap_drops(),
+                   " lines dropped this interval; most series: ", top);
     }
     publish_counters();
     pending_.push_back(std::move(interval));
@@ -181,6 +140,10 @@ class StatsdServer {
 };
 
 }  // namespace
+
+void check_statsd_server(const config::ModuleConfig& module) {
+  histogram_bin_rules(module.options);
+}
 
 int run_statsd_server(ModuleRuntime& runtime) {
   StatsdServer server(runtime);

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -58,13 +59,20 @@ struct Config {
   const ModuleConfig* find(std::string_view name) const;
 };
 
-// Throws ConfigError; an unreadable file is reported at line 0, col 0.
-Config load_config_file(const std::string& path);
-Config load_config_text(std::string_view yaml, const std::string& display_path);
+// A module type's own checks of its options (OptionKind::yaml values above all),
+// run on each module once its options are read; throws ConfigError. The module
+// registry provides the one that knows every type (daemon::check_module_config).
+using ModuleCheck = std::function<void(const ModuleConfig&)>;
+
+// Throws ConfigError; an unreadable file is reported at line 0, col 0. Without
+// `check`, yaml values are only checked to be YAML: their module reads them.
+Config load_config_file(const std::string& path, const ModuleCheck& check = {});
+Config load_config_text(std::string_view yaml, const std::string& display_path,
+                        const ModuleCheck& check = {});
 
 // assets/bucky3.yaml, embedded at build time.
 std::string_view builtin_config_yaml();
-// load_config_text(builtin_config_yaml(), "<builtin>").
-Config load_builtin_config();
+// load_config_text(builtin_config_yaml(), "<builtin>", check).
+Config load_builtin_config(const ModuleCheck& check = {});
 
 }  // namespace bucky3::config

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "daemon/config/scalars.h"
+
 namespace bucky3::config {
 
 Pattern compile_pattern(std::string_view text) {
@@ -70,6 +72,38 @@ bool apply_filters(const std::vector<FilterRule>& rules, bucky3::Metric& metric)
     if (rule.bucket) metric.bucket = *rule.bucket;
   }
   return true;
+}
+
+Pattern parse_pattern(const ConfigNode& node) {
+  const std::string& text = node.scalar("a regex");
+  // std::regex compiles recursively; a bound keeps a hostile pattern from
+  // exhausting the stack at startup.
+  if (text.size() > 4096) node.fail("regex longer than 4096 characters");
+  try {
+    return compile_pattern(text);
+  } catch (const std::regex_error& e) {
+    node.fail("invalid regex " + quote(text) + ": " + e.what());
+  }
+}
+
+Match parse_match(const ConfigNode& node) {
+  Match out;
+  for (const auto& e : node.entries()) {
+    if (e.key == "bucket") {
+      out.bucket = parse_pattern(e.value);
+    } else if (e.key == "name") {
+      out.name = parse_pattern(e.value);
+    } else if (e.key == "metadata") {
+      for (const auto& m : e.value.entries()) {
+        std::string key = m.key_node.scalar("a tag name");
+        if (key.empty()) m.key_node.fail("tag names must not be empty");
+        out.metadata.emplace_back(std::move(key), parse_pattern(m.value));
+      }
+    } else {
+      e.key_node.fail("unknown match key; expected bucket, name or metadata");
+    }
+  }
+  return out;
 }
 
 }  // namespace bucky3::config

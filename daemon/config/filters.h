@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/config/node.h"
 #include "shm/metric.h"
 
 namespace bucky3::config {
@@ -55,11 +56,9 @@ struct FilterRule {
 // before. Returns false when a rule dropped the metric (later rules do not run).
 bool apply_filters(const std::vector<FilterRule>& rules, bucky3::Metric& metric);
 
-// One `histogram_bins` rule of statsd_server: the first rule whose match holds
-// gives a series its bins.
-struct HistogramBinRule {
-  Match match;
-  std::vector<std::pair<std::string, double>> bins;  // in config order; bound may be +inf
-};
+// A `match:` map and a regex as written in the config (filters, and modules'
+// own rules such as statsd_server's histogram_bins); throw ConfigError.
+Match parse_match(const ConfigNode& node);
+Pattern parse_pattern(const ConfigNode& node);
 
 }  // namespace bucky3::config

@@ -21,6 +21,7 @@
 
 #include "daemon/config/config.h"
 #include "daemon/config/interpolate.h"
+#include "daemon/config/scalars.h"
 
 namespace bucky3::config {
 
@@ -37,24 +38,6 @@ std::string format_error(const std::string& file, int line, int col, const std::
   std::string out = file + ":" + std::to_string(line) + ":" + std::to_string(col) + ": ";
   if (!key_path.empty()) out += key_path + ": ";
   return out + message;
-}
-
-// Integral values print as integers ("100000", not "1e+05"), others shortest.
-std::string format_number(double value) {
-  if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 1e15) {
-    return std::to_string(static_cast<long long>(value));
-  }
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-  return std::string(buf, end);
-}
-
-std::string quote(std::string_view text) {
-  constexpr std::size_t kMax = 60;
-  std::string out = "\"";
-  out += text.substr(0, kMax);
-  if (text.size() > kMax) out += "...";
-  return out + "\"";
 }
 
 std::string join(std::string_view path, std::string_view key) {
@@ -94,81 +77,6 @@ bool is_module_name(std::string_view name) {
   return std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
   });
-}
-
-std::optional<bool> parse_bool(std::string_view text) {
-  if (text == "true" || text == "True" || text == "TRUE") return true;
-  if (text == "false" || text == "False" || text == "FALSE") return false;
-  return std::nullopt;
-}
-
-std::optional<std::int64_t> parse_int(std::string_view text) {
-  if (!text.empty() && text[0] == '+') text.remove_prefix(1);
-  std::int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-// Finite numbers only; YAML's .inf is read where it is allowed (histogram bins).
-std::optional<double> parse_number(std::string_view text) {
-  if (!text.empty() && text[0] == '+') text.remove_prefix(1);
-  if (text.empty() ||
-      !(std::isdigit(static_cast<unsigned char>(text[0])) || text[0] == '-' || text[0] == '.')) {
-    return std::nullopt;
-  }
-  double value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-bool is_infinity(std::string_view text) {
-  return text == ".inf" || text == ".Inf" || text == ".INF" || text == "+.inf" || text == "+.Inf" ||
-         text == "+.INF";
-}
-
-struct SizeUnit {
-  std::string_view suffix;
-  std::uint64_t bytes;
-};
-constexpr std::array<SizeUnit, 7> kSizeUnits{{
-    {"KiB", 1ull << 10},
-    {"MiB", 1ull << 20},
-    {"GiB", 1ull << 30},
-    {"KB", 1000},
-    {"MB", 1000 * 1000},
-    {"GB", 1000 * 1000 * 1000},
-    {"B", 1},
-}};
-
-std::optional<std::uint64_t> parse_size(std::string_view text) {
-  std::uint64_t multiplier = 1;
-  for (const auto& unit : kSizeUnits) {
-    if (text.size() > unit.suffix.size() && text.ends_with(unit.suffix)) {
-      text.remove_suffix(unit.suffix.size());
-      multiplier = unit.bytes;
-      break;
-    }
-  }
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-  std::uint64_t count = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  if (count > std::numeric_limits<std::uint64_t>::max() / multiplier) return std::nullopt;
-  return count * multiplier;
-}
-
-// "4GiB" where a binary unit divides the size exactly, else "1000 bytes".
-std::string format_size(std::uint64_t bytes) {
-  for (const auto& unit : {kSizeUnits[2], kSizeUnits[1], kSizeUnits[0]}) {
-    if (bytes >= unit.bytes && bytes % unit.bytes == 0) {
-      return std::to_string(bytes / unit.bytes) + std::string(unit.suffix);
-    }
-  }
-  return std::to_string(bytes) + " bytes";
 }
 
 // "host:port" with an optional port; IPv6 hosts in brackets.
@@ -257,7 +165,8 @@ struct PendingDestinations {
 
 class Loader {
  public:
-  Loader(std::string file, EnvLookup env) : file_(std::move(file)), env_(std::move(env)) {}
+  Loader(std::string file, EnvLookup env, ModuleCheck check)
+      : file_(std::move(file)), env_(std::move(env)), check_(std::move(check)) {}
 
   Config load(std::string_view text) {
     std::vector<YAML::Node> documents;
@@ -568,38 +477,48 @@ class Loader {
     return out;
   }
 
-  Pattern pattern(const YAML::Node& node, const std::string& path) {
-    const std::string text = scalar(node, path, "a regex");
-    // std::regex compiles recursively; a bound keeps a hostile pattern from
-    // exhausting the stack at startup.
-    if (text.size() > 4096) fail(node, path, "regex longer than 4096 characters");
-    try {
-      return compile_pattern(text);
-    } catch (const std::regex_error& e) {
-      fail(node, path, "invalid regex " + quote(text) + ": " + e.what());
+  // `node` as a ConfigNode: the same checks on maps as entries(), scalars
+  // interpolated (a failure is reported when the scalar is read).
+  ConfigNode to_node(const YAML::Node& node, const std::string& path) {
+    const YAML::Mark mark = node.Mark();
+    const bool known = mark.line >= 0 && mark.column >= 0;
+    const auto make = [&](ConfigNode::Kind kind, const std::string& p) {
+      return ConfigNode(kind, file_, known ? mark.line + 1 : 0, known ? mark.column + 1 : 0, p);
+    };
+    switch (node.Type()) {
+      case YAML::NodeType::Scalar: {
+        ConfigNode out = make(ConfigNode::Kind::scalar, path);
+        try {
+          out.set_scalar(node.Scalar(), interpolate(node.Scalar(), env_), "");
+        } catch (const InterpolationError& e) {
+          out.set_scalar(node.Scalar(), "", e.what());
+        }
+        return out;
+      }
+      case YAML::NodeType::Sequence: {
+        ConfigNode out = make(ConfigNode::Kind::list, path);
+        std::size_t i = 0;
+        for (const auto& item : node)
+          out.mutable_items().push_back(to_node(item, index(path, i++)));
+        return out;
+      }
+      case YAML::NodeType::Map: {
+        ConfigNode out = make(ConfigNode::Kind::map, path);
+        for (auto& e : entries(node, path)) {
+          const std::string p = join(path, e.key);
+          out.mutable_entries().push_back({e.key, to_node(e.key_node, p), to_node(e.value, p)});
+        }
+        return out;
+      }
+      default: return make(ConfigNode::Kind::null, path);
     }
   }
 
+  Pattern pattern(const YAML::Node& node, const std::string& path) {
+    return parse_pattern(to_node(node, path));
+  }
   Match match(const YAML::Node& node, const std::string& path) {
-    Match out;
-    for (auto& e : entries(node, path)) {
-      const std::string p = join(path, e.key);
-      if (e.key == "bucket") {
-        out.bucket = pattern(e.value, p);
-      } else if (e.key == "name") {
-        out.name = pattern(e.value, p);
-      } else if (e.key == "metadata") {
-        for (auto& m : entries(e.value, p)) {
-          const std::string mp = join(p, m.key);
-          std::string key = scalar(m.key_node, mp, "a tag name");
-          if (key.empty()) fail(m.key_node, mp, "tag names must not be empty");
-          out.metadata.emplace_back(std::move(key), pattern(m.value, mp));
-        }
-      } else {
-        fail(e.key_node, p, "unknown match key; expected bucket, name or metadata");
-      }
-    }
-    return out;
+    return parse_match(to_node(node, path));
   }
 
   std::vector<FilterRule> filters(const YAML::Node& node, const std::string& path) {
@@ -639,44 +558,6 @@ class Loader {
           (!rule.set_metadata.empty() || !rule.remove_metadata.empty() || rule.bucket)) {
         fail(item, rule_path, "drop: true ends the rules; its other actions would never run");
       }
-      out.push_back(std::move(rule));
-    }
-    return out;
-  }
-
-  std::vector<HistogramBinRule> histogram_bins(const YAML::Node& node, const std::string& path) {
-    std::vector<HistogramBinRule> out;
-    std::size_t i = 0;
-    for (const auto& item : items(node, path, "a list of {match, bins} rules")) {
-      const std::string rule_path = index(path, i++);
-      HistogramBinRule rule;
-      bool has_bins = false;
-      for (auto& e : entries(item, rule_path)) {
-        const std::string p = join(rule_path, e.key);
-        if (e.key == "match") {
-          rule.match = match(e.value, p);
-        } else if (e.key == "bins") {
-          has_bins = true;
-          for (auto& b : entries(e.value, p)) {
-            const std::string bp = join(p, b.key);
-            const std::string bound_text = scalar(b.value, bp, "a number or .inf");
-            double bound = std::numeric_limits<double>::infinity();
-            if (!is_infinity(bound_text)) {
-              const auto number = parse_number(bound_text);
-              if (!number) fail(b.value, bp, "must be a number or .inf, got " + quote(bound_text));
-              if (*number <= 0) {
-                fail(b.value, bp, "must be greater than 0, got " + format_number(*number));
-              }
-              bound = *number;
-            }
-            rule.bins.emplace_back(scalar(b.key_node, bp, "a bin name"), bound);
-          }
-          if (rule.bins.empty()) fail(e.value, p, "must name at least one bin");
-        } else {
-          fail(e.key_node, p, "unknown histogram_bins key; expected match or bins");
-        }
-      }
-      if (!has_bins) fail(item, join(rule_path, "bins"), "is required");
       out.push_back(std::move(rule));
     }
     return out;
@@ -740,8 +621,8 @@ class Loader {
     return spec.default_yaml.empty() && !spec.required;
   }
 
-  ModuleOptions::Value option(const OptionSpec& spec, const YAML::Node& v, const std::string& path,
-                              ModuleOptions& options) {
+  ModuleOptions::Value option(const OptionSpec& spec, const YAML::Node& v,
+                              const std::string& path) {
     switch (spec.kind) {
       case OptionKind::string: {
         std::string text = scalar(v, path, "a string");
@@ -873,12 +754,7 @@ class Loader {
         if (!username) fail(v, join(path, "username"), "is required and must not be empty");
         return pairs;
       }
-      case OptionKind::histogram_bins: {
-        auto rules = histogram_bins(v, path);
-        const auto count = static_cast<std::int64_t>(rules.size());
-        options.set_histogram_bins(std::move(rules));
-        return count;
-      }
+      case OptionKind::yaml: return to_node(v, path);
     }
     return {};
   }
@@ -932,7 +808,7 @@ class Loader {
                        std::find_if(schema.begin(), schema.end(),
                                     [&](const OptionSpec& s) { return s.key == e.key; });
                    spec != schema.end()) {
-          module.options.set(spec->key, option(*spec, e.value, p, module.options));
+          module.options.set(spec->key, option(*spec, e.value, p));
         } else {
           unknown_key(e, p, module.type, keys);
         }
@@ -944,12 +820,12 @@ class Loader {
         }
         if (spec.default_yaml.empty()) continue;
         const std::string p = join(path, spec.key);
-        module.options.set(
-            spec.key, option(spec, YAML::Load(std::string(spec.default_yaml)), p, module.options));
+        module.options.set(spec.key, option(spec, YAML::Load(std::string(spec.default_yaml)), p));
       }
       if (module.options.has("basic_auth") && module.options.has("bearer_token")) {
         fail(m.value, join(path, "bearer_token"), "cannot be set together with basic_auth");
       }
+      if (check_) check_(module);
       config.modules.push_back(std::move(module));
     }
     resolve_destinations(pending, config);
@@ -987,6 +863,7 @@ class Loader {
 
   std::string file_;
   EnvLookup env_;
+  ModuleCheck check_;
 };
 
 }  // namespace
@@ -1007,11 +884,12 @@ const ModuleConfig* Config::find(std::string_view name) const {
   return nullptr;
 }
 
-Config load_config_text(std::string_view yaml, const std::string& display_path) {
-  return Loader(display_path, process_env).load(yaml);
+Config load_config_text(std::string_view yaml, const std::string& display_path,
+                        const ModuleCheck& check) {
+  return Loader(display_path, process_env, check).load(yaml);
 }
 
-Config load_config_file(const std::string& path) {
+Config load_config_file(const std::string& path, const ModuleCheck& check) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     throw ConfigError(path, 0, 0, "", "cannot read the config: it is a directory");
@@ -1024,11 +902,11 @@ Config load_config_file(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw ConfigError(path, 0, 0, "", "cannot read the config: read error");
-  return load_config_text(text.str(), path);
+  return load_config_text(text.str(), path, check);
 }
 
-Config load_builtin_config() {
-  return load_config_text(builtin_config_yaml(), "<builtin>");
+Config load_builtin_config(const ModuleCheck& check) {
+  return load_config_text(builtin_config_yaml(), "<builtin>", check);
 }
 
 }  // namespace bucky3::config

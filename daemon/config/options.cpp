@@ -31,7 +31,7 @@ constexpr std::array statsd_schema{
     OptionSpec{"max_series", K::integer, "100000", 1, kMaxInt},
     OptionSpec{"timer_sample_limit", K::integer, "100000", 1, kMaxInt},
     OptionSpec{"percentile_thresholds", K::number_list, "[50, 90, 99, 100]", 0, 100},
-    OptionSpec{"histogram_bins", K::histogram_bins, "[]"},
+    OptionSpec{"histogram_bins", K::yaml, "[]"},  // collectors/statsd/options.cpp
     OptionSpec{"timers_bucket", K::string, "stats_timers"},
     OptionSpec{"histograms_bucket", K::string, "stats_histograms"},
     OptionSpec{"sets_bucket", K::string, "stats_sets"},
@@ -164,9 +164,6 @@ const OptionSpec& ModuleOptions::spec(std::string_view key) const {
 }
 
 bool ModuleOptions::has(std::string_view key) const {
-  for (const auto& s : module_schema(type_)) {
-    if (s.key == key && s.kind == OptionKind::histogram_bins) return true;  // default []
-  }
   auto it = values_.find(key);
   return it != values_.end() && !std::holds_alternative<std::monostate>(it->second);
 }
@@ -237,11 +234,8 @@ std::vector<std::pair<std::string, std::string>> ModuleOptions::get_string_map(
   return get_as<std::vector<std::pair<std::string, std::string>>>(value(key), type_, key);
 }
 
-const std::vector<HistogramBinRule>& ModuleOptions::histogram_bins() const {
-  if (spec("histogram_bins").kind != OptionKind::histogram_bins) {
-    misuse(type_, "histogram_bins", "not a histogram_bins key");
-  }
-  return histogram_bins_;
+const ConfigNode& ModuleOptions::get_yaml(std::string_view key) const {
+  return get_as<ConfigNode>(value(key), type_, key);
 }
 
 }  // namespace bucky3::config

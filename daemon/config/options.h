@@ -10,7 +10,7 @@
 #include <variant>
 #include <vector>
 
-#include "daemon/config/filters.h"
+#include "daemon/config/node.h"
 
 namespace bucky3::config {
 
@@ -33,7 +33,7 @@ enum class OptionKind {
   url_list,        // non-empty list of http:// or https:// URLs with a host
   http_headers,    // map header name -> value; the protocol's own headers refused
   credentials,     // {username, password}: username required, password optional
-  histogram_bins,  // statsd_server's list of {match, bins} rules
+  yaml,            // any YAML value, kept as a ConfigNode: the module parses and checks it
 };
 
 struct OptionSpec {
@@ -61,7 +61,7 @@ class ModuleOptions {
  public:
   using Value = std::variant<std::monostate, bool, std::int64_t, double, std::uint64_t, std::string,
                              std::vector<std::string>, std::vector<double>,
-                             std::vector<std::pair<std::string, std::string>>>;
+                             std::vector<std::pair<std::string, std::string>>, ConfigNode>;
 
   ModuleOptions() = default;
   explicit ModuleOptions(std::string_view type) : type_(type) {}
@@ -82,14 +82,11 @@ class ModuleOptions {
   std::vector<std::string> get_string_list(std::string_view key) const;  // *_list, remote_hosts
   std::vector<double> get_double_list(std::string_view key) const;
   std::vector<std::pair<std::string, std::string>> get_string_map(std::string_view key) const;
-  // statsd_server only; throws std::logic_error for other types.
-  const std::vector<HistogramBinRule>& histogram_bins() const;
+  // A yaml key's value as written (its default's when not set), for the module's parser.
+  const ConfigNode& get_yaml(std::string_view key) const;
 
   // Used by the loader.
   void set(std::string_view key, Value value);
-  void set_histogram_bins(std::vector<HistogramBinRule> rules) {
-    histogram_bins_ = std::move(rules);
-  }
 
  private:
   const OptionSpec& spec(std::string_view key) const;
@@ -97,7 +94,6 @@ class ModuleOptions {
 
   std::string type_;
   std::map<std::string, Value, std::less<>> values_;
-  std::vector<HistogramBinRule> histogram_bins_;
 };
 
 }  // namespace bucky3::config
