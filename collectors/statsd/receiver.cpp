@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "collectors/statsd/decompress.h"
+#include "common/endpoint.h"
 #include "common/log.h"
 
 namespace bucky3::statsd {
@@ -31,25 +32,15 @@ using boost::system::error_code;
 
 namespace {
 
-// "[::1]:8125" -> {"::1", "8125"}; "127.0.0.1:8125" -> {"127.0.0.1", "8125"}.
-std::pair<std::string, std::string> split_host_port(const std::string& spec) {
-  const auto colon = spec.rfind(':');
-  if (colon == std::string::npos || colon + 1 == spec.size()) {
-    throw std::runtime_error("statsd: address \"" + spec + "\" has no port (host:port)");
-  }
-  std::string host = spec.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  return {host, spec.substr(colon + 1)};
-}
-
 template <class Protocol>
 typename Protocol::endpoint resolve(asio::io_context& io, const std::string& spec) {
-  const auto [host, port] = split_host_port(spec);
+  const auto endpoint = parse_endpoint(spec);
+  if (!endpoint || !endpoint->port) {
+    throw std::runtime_error("statsd: address \"" + spec + "\" is not host:port");
+  }
   error_code ec;
   typename Protocol::resolver resolver(io);
-  const auto results = resolver.resolve(host, port, ec);
+  const auto results = resolver.resolve(endpoint->host, std::to_string(*endpoint->port), ec);
   if (ec || results.empty()) {
     throw std::runtime_error("statsd: cannot resolve \"" + spec + "\": " + ec.message());
   }

@@ -19,6 +19,7 @@
 #include <regex>
 #include <sstream>
 
+#include "common/endpoint.h"
 #include "daemon/config/config.h"
 #include "daemon/config/interpolate.h"
 #include "daemon/config/scalars.h"
@@ -79,42 +80,7 @@ bool is_module_name(std::string_view name) {
   });
 }
 
-// "host:port" with an optional port; IPv6 hosts in brackets.
-struct HostPort {
-  std::string host;
-  std::optional<std::int64_t> port;
-};
-std::optional<HostPort> parse_host_port(std::string_view text) {
-  HostPort out;
-  std::string_view rest;
-  if (!text.empty() && text[0] == '[') {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos || close == 1) return std::nullopt;
-    out.host = std::string(text.substr(1, close - 1));
-    rest = text.substr(close + 1);
-  } else {
-    const auto colon = text.find(':');
-    if (colon != std::string_view::npos && text.find(':', colon + 1) != std::string_view::npos) {
-      return std::nullopt;  // a bare IPv6 address: the port would be ambiguous
-    }
-    out.host = std::string(text.substr(0, colon));
-    rest = colon == std::string_view::npos ? std::string_view{} : text.substr(colon);
-  }
-  if (out.host.empty() || out.host.find_first_of(" /[]") != std::string::npos) return std::nullopt;
-  if (!rest.empty()) {
-    if (rest[0] != ':' || rest.size() == 1) return std::nullopt;
-    const auto digits = rest.substr(1);
-    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      return std::nullopt;
-    }
-    const auto port = parse_int(digits);
-    if (!port || *port > 65535) return std::nullopt;
-    out.port = *port;
-  }
-  return out;
-}
-
-// http://host[:port][/path] or https://...; the host as parse_host_port() takes it.
+// http://host[:port][/path] or https://...; the host as parse_endpoint() takes it.
 bool is_http_url(std::string_view text) {
   std::string_view rest;
   if (text.starts_with("http://")) {
@@ -126,7 +92,7 @@ bool is_http_url(std::string_view text) {
   }
   const auto authority = rest.substr(0, rest.find_first_of("/?#"));
   if (authority.find('@') != std::string_view::npos) return false;  // credentials: basic_auth
-  const auto hp = parse_host_port(authority);
+  const auto hp = parse_endpoint(authority);
   return hp && (!hp->port || *hp->port > 0) &&
          std::none_of(text.begin(), text.end(), [](char c) { return c <= ' ' || c == 0x7f; });
 }
@@ -657,7 +623,7 @@ class Loader {
       case OptionKind::listen_address: {
         std::string text = scalar(v, path, "host:port");
         if (text.empty() && unset_when_empty(spec)) return std::monostate{};
-        const auto hp = parse_host_port(text);
+        const auto hp = parse_endpoint(text);
         if (!hp || !hp->port) {
           fail(v, path, "must be host:port (IPv6 in brackets, \"[::1]:8125\"), got " + quote(text));
         }
@@ -669,7 +635,7 @@ class Loader {
         for (const auto& item : items(v, path, "a list of host[:port]")) {
           const std::string item_path = index(path, i++);
           std::string text = scalar(item, item_path, "host[:port]");
-          const auto hp = parse_host_port(text);
+          const auto hp = parse_endpoint(text);
           if (!hp || (hp->port && *hp->port == 0)) {
             fail(item, item_path,
                  "must be host or host:port with a port 1-65535 (IPv6 in brackets, "

@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "common/endpoint.h"
 #include "common/log.h"
 
 namespace bucky3::prometheus {
@@ -73,37 +74,18 @@ bool accepts_gzip(std::string_view header) {
   return gzip_q > 0 || (gzip_q < 0 && any_q > 0);
 }
 
-tcp::endpoint parse_endpoint(asio::io_context& io, const std::string& local_host) {
-  std::string host;
-  std::string_view port;
-  const std::string_view text = local_host;
-  if (!text.empty() && text[0] == '[') {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      throw std::runtime_error("local_host \"" + local_host + "\": expected [address]:port");
-    }
-    host = std::string(text.substr(1, close - 1));
-    port = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos) {
-      throw std::runtime_error("local_host \"" + local_host + "\": expected host:port");
-    }
-    host = std::string(text.substr(0, colon));
-    port = text.substr(colon + 1);
+tcp::endpoint resolve_local_host(asio::io_context& io, const std::string& local_host) {
+  const auto endpoint = parse_endpoint(local_host);
+  if (!endpoint || !endpoint->port) {
+    throw std::runtime_error("local_host \"" + local_host + "\": expected host:port");
   }
-  unsigned port_number = 0;
-  const auto parsed = std::from_chars(port.data(), port.data() + port.size(), port_number);
-  if (parsed.ec != std::errc() || parsed.ptr != port.data() + port.size() || port_number > 65535) {
-    throw std::runtime_error("local_host \"" + local_host + "\": bad port");
-  }
-  // An empty host (":9103") listens on every IPv4 address.
-  if (host.empty()) host = "0.0.0.0";
+  const std::string& host = endpoint->host;
+  const std::uint16_t port_number = *endpoint->port;
   error_code ec;
   const auto address = asio::ip::make_address(host, ec);
-  if (!ec) return {address, static_cast<std::uint16_t>(port_number)};
+  if (!ec) return {address, port_number};
   tcp::resolver resolver(io);
-  const auto results = resolver.resolve(host, std::string(port), ec);
+  const auto results = resolver.resolve(host, std::to_string(port_number), ec);
   if (ec || results.empty()) {
     throw std::runtime_error("local_host \"" + local_host + "\": " + ec.message());
   }
@@ -451,7 +433,7 @@ HttpServer::HttpServer(asio::io_context& io, HttpOptions options, PageProvider p
   impl.healthy_text = std::make_shared<const std::string>("Bucky3 exporter is Healthy.\n");
   impl.ready_text = std::make_shared<const std::string>("Bucky3 exporter is Ready.\n");
 
-  const auto endpoint = parse_endpoint(io, impl.options.local_host);
+  const auto endpoint = resolve_local_host(io, impl.options.local_host);
   try {
     impl.acceptor.open(endpoint.protocol());
     impl.acceptor.set_option(tcp::acceptor::reuse_address(true));

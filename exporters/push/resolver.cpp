@@ -4,44 +4,20 @@
 #include <algorithm>
 #include <optional>
 
+#include "common/endpoint.h"
+
 namespace bucky3::push {
 
 namespace asio = boost::asio;
 
 std::optional<HostPort> split_host_port(std::string_view text, std::uint16_t default_port) {
-  HostPort out;
-  std::string_view rest;
-  if (!text.empty() && text[0] == '[') {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos || close == 1) return std::nullopt;
-    out.host = std::string(text.substr(1, close - 1));
-    rest = text.substr(close + 1);
-  } else {
-    const auto colon = text.find(':');
-    if (colon != std::string_view::npos && text.find(':', colon + 1) != std::string_view::npos) {
-      return std::nullopt;
-    }
-    out.host = std::string(text.substr(0, colon));
-    rest = colon == std::string_view::npos ? std::string_view{} : text.substr(colon);
-  }
-  if (out.host.empty()) return std::nullopt;
-  out.port = default_port;
-  if (!rest.empty()) {
-    if (rest[0] != ':' || rest.size() == 1 || rest.size() > 6) return std::nullopt;
-    unsigned port = 0;
-    for (const char c : rest.substr(1)) {
-      if (c < '0' || c > '9') return std::nullopt;
-      port = port * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (port == 0 || port > 65535) return std::nullopt;
-    out.port = static_cast<std::uint16_t>(port);
-  }
-  return out;
+  const auto endpoint = parse_endpoint(text);
+  if (!endpoint || endpoint->port == 0) return std::nullopt;
+  return HostPort{endpoint->host, endpoint->port.value_or(default_port)};
 }
 
 std::string format_host_port(const HostPort& hp) {
-  const bool v6 = hp.host.find(':') != std::string::npos;
-  return (v6 ? "[" + hp.host + "]" : hp.host) + ":" + std::to_string(hp.port);
+  return format_endpoint(hp.host, hp.port);
 }
 
 // One lookup in progress; shared with its handler so a cancel() or the
