@@ -15,4 +15,5 @@ run "$bin/bench_filters" --benchmark_min_time=0.2
 run "$bin/bench_linux_collect"
 run "$bin/bench_prometheus_scrape" --benchmark_min_time=0.2
 run sh "$here/ring_throughput.sh" "$(dirname "$bin")"
+run sh "$here/ring_dump.sh" "$(dirname "$bin")"
 echo "== for StatsD ingest against the raw ceiling and other servers: BUCKY3_BUILD_DIR=$(dirname "$bin") bench/compare_statsd.sh" >&2
