@@ -6,6 +6,7 @@
 #include <array>
 #include <utility>
 
+#include "collectors/docker/module.h"
 #include "collectors/linux/module.h"
 #include "collectors/statsd/module.h"
 #include "daemon/config/config.h"
@@ -24,9 +25,10 @@ struct ModuleType {
   ModuleCheck check = nullptr;  // for types with options config/ cannot check (OptionKind::yaml)
 };
 
-constexpr std::array<ModuleType, 4> kModules{{
+constexpr std::array<ModuleType, 5> kModules{{
     {"statsd_server", &statsd::run_statsd_server, &statsd::check_statsd_server},
     {"linux_stats", &linux_stats::run_linux_stats},
+    {"docker_stats", &docker::run_docker_stats},
     {"prometheus_exporter", &prometheus::run_prometheus_exporter},
     {"debug_output", &debug_output::run_debug_output},
 }};

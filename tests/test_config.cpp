@@ -347,6 +347,10 @@ class TestConfig : public QObject {
     QCOMPARE(docker.options.get_string_map("env_mapping"),
              (std::vector<std::pair<std::string, std::string>>{{"SERVICE", "service"},
                                                                {"TEAM", "team"}}));
+    QCOMPARE(docker.options.get_string_list("container_exclude"),
+             std::vector<std::string>{"^buildx_"});
+    QCOMPARE(docker.options.get_seconds("request_timeout"), 2.5);
+    QCOMPARE(docker.options.get_seconds("filesystem_interval"), 600.0);
 
     const ModuleConfig& prometheus = *c.find("prometheus");
     QCOMPARE(prometheus.options.get_string("http_path"), std::string(""));

@@ -54,10 +54,18 @@ constexpr std::array linux_schema{
 
 constexpr std::array docker_schema{
     OptionSpec{"docker_socket", K::string, "/var/run/docker.sock"},
-    OptionSpec{"api_version", K::string, "\"1.41\""},
+    // No default: the version is negotiated from the engine's GET /version.
+    OptionSpec{"api_version", K::string, ""},
     OptionSpec{"env_mapping", K::string_map, "{}"},
     OptionSpec{"procfs_root", K::string, "/proc"},
     OptionSpec{"sysfs_root", K::string, "/sys"},
+    regex_list("label_include"),
+    regex_list("label_exclude"),
+    regex_list("container_include"),
+    regex_list("container_exclude"),
+    OptionSpec{"request_timeout", K::seconds, "5", 0.1, 3600},
+    OptionSpec{"filesystem_interval", K::seconds, "300", 1, 1e9},
+    OptionSpec{"filesystem_timeout", K::seconds, "60", 0.1, 3600},
 };
 
 constexpr std::array prometheus_schema{
