@@ -1,12 +1,13 @@
 # Two commands for a newcomer: `make run` and `make test`. See README.md.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all deps build run test asan asan-test fuzz fuzz-smoke bench clean
+.PHONY: all deps build run test asan asan-test tsan-test fuzz fuzz-smoke bench clean
 
 all: build
 
@@ -35,6 +36,15 @@ asan-test: asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) -L unit
 
+# ThreadSanitizer cannot follow shared memory across processes: one test runs
+# producer, consumer and observer of a ring as threads of one process.
+$(TSAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(TSAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUCKY3_TSAN=ON -DBUCKY3_BENCH=OFF
+
+tsan-test: deps $(TSAN_BUILD)/CMakeCache.txt
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_ring_threads
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:history_size=7:suppressions=$(CURDIR)/scripts/sanitizers/tsan.supp ctest --output-on-failure -R '^ring_threads$$'
+
 $(FUZZ_BUILD)/CMakeCache.txt:
 	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUCKY3_FUZZ=ON
 
@@ -49,4 +59,4 @@ bench: build
 	@bash bench/run_all.sh $(BUILD)/bin
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

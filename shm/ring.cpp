@@ -185,8 +185,10 @@ RingObserver::Result RingObserver::next(std::vector<std::byte>& copy) {
     header = read_header(data_, offset);
   }
   const auto framed = framed_size(header.size);
+  // A header read while the producer laps us may be bytes of a newer record:
+  // besides the size and position, a record never runs past the ring's end.
   const bool sane = header.type == record_type_data && header.size <= max_record_bytes(capacity_) &&
-                    position + framed <= write;
+                    position + framed <= write && offset + framed <= capacity_;
   if (sane)
     copy.assign(data_ + offset + record_header_bytes,
                 data_ + offset + record_header_bytes + header.size);

@@ -147,6 +147,7 @@ class TestRing : public QObject {
   void observer_never_returns_a_torn_record();
   void producer_killed_mid_stream_leaves_nothing_torn();
   void consumer_killed_and_restarted_loses_nothing();
+  void observer_keeps_a_torn_header_inside_the_ring();
 };
 
 void TestRing::cleanup() {
@@ -627,6 +628,30 @@ void TestRing::consumer_killed_and_restarted_loses_nothing() {
   QVERIFY2(duplicates <= kills,
            qPrintable(QString("%1 duplicates after %2 kills").arg(duplicates).arg(kills)));
   munmap(deliveries, sizeof(std::atomic<std::uint32_t>) * total);
+}
+
+void TestRing::observer_keeps_a_torn_header_inside_the_ring() {
+  // An observer lapped while it reads may find, at its cursor near the ring's
+  // end, bytes of a newer record that look like a data header whose payload
+  // runs past the end. A record never wraps: that is an overrun, not a copy
+  // from beyond the ring.
+  auto segment = make_segment(4096);
+  RingWriter writer(segment, 0);
+  RingReader reader(segment, 0);
+  for (int i = 0; i < 2; ++i) {  // 2 x 2016 framed bytes: the cursor lands at 4032
+    QVERIFY(writer.try_write(make_record(std::uint64_t(i), 2008)));
+    QVERIFY(reader.peek());
+    reader.commit();
+  }
+  RingObserver observer(segment, 0);
+  QCOMPARE(observer.position(), std::uint64_t{4032});
+  const RecordHeader fake{1024, record_type_data};
+  std::memcpy(segment.ring_data(0) + 4032, &fake, sizeof fake);
+  auto& header = segment.ring_header(0);
+  header.write_pos.store(4032 + 2000);
+  header.claim_pos.store(4032 + 2000);
+  std::vector<std::byte> copy;
+  QCOMPARE(observer.next(copy), RingObserver::Result::overrun);
 }
 
 QTEST_GUILESS_MAIN(TestRing)
