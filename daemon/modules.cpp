@@ -10,7 +10,9 @@
 #include "collectors/linux/module.h"
 #include "collectors/statsd/module.h"
 #include "daemon/config/config.h"
+#include "exporters/carbon/module.h"
 #include "exporters/debug/module.h"
+#include "exporters/influxdb/module.h"
 #include "exporters/prometheus/module.h"
 
 namespace bucky3::daemon {
@@ -25,11 +27,13 @@ struct ModuleType {
   ModuleCheck check = nullptr;  // for types with options config/ cannot check (OptionKind::yaml)
 };
 
-constexpr std::array<ModuleType, 5> kModules{{
+constexpr std::array<ModuleType, 7> kModules{{
     {"statsd_server", &statsd::run_statsd_server, &statsd::check_statsd_server},
     {"linux_stats", &linux_stats::run_linux_stats},
     {"docker_stats", &docker::run_docker_stats},
     {"prometheus_exporter", &prometheus::run_prometheus_exporter},
+    {"influxdb_client", &influxdb::run_influxdb_client},
+    {"carbon_client", &carbon::run_carbon_client},
     {"debug_output", &debug_output::run_debug_output},
 }};
 

@@ -315,6 +315,12 @@ class TestConfig : public QObject {
       for (const auto& spec : module_schema(m.type)) {
         // They exclude each other: remote_write sets one, remote_write_token the other.
         if (spec.key == "basic_auth" || spec.key == "bearer_token") continue;
+        // InfluxDB 1.x and 2.x keys too: influx_http sets the one, influx_udp the other.
+        if (m.type == "influxdb_client" &&
+            (spec.key == "retention_policy" || spec.key == "username" || spec.key == "password" ||
+             spec.key == "token" || spec.key == "org" || spec.key == "influx_bucket")) {
+          continue;
+        }
         QVERIFY2(m.options.has(spec.key), (m.name + "." + std::string(spec.key)).c_str());
       }
     }
@@ -363,6 +369,10 @@ class TestConfig : public QObject {
     QCOMPARE(influx.options.get_string_list("remote_hosts"),
              (std::vector<std::string>{"influx1:8086", "[::1]", "10.0.0.1"}));
     QCOMPARE(influx.options.get_int("udp_payload"), std::int64_t{65507});
+    QCOMPARE(influx.options.get_seconds("timeout"), 2.5);
+    QVERIFY(!influx.options.get_bool("gzip"));
+    QVERIFY(!influx.options.has("token"));
+    QCOMPARE(c.find("influx_udp")->options.get_string("token"), std::string("tok"));
 
     const ModuleConfig& remote_write = *c.find("remote_write");
     QCOMPARE(remote_write.options.get_string_list("remote_urls"),
@@ -383,6 +393,8 @@ class TestConfig : public QObject {
     const ModuleConfig& carbon = *c.find("carbon");
     QCOMPARE(carbon.options.get_string_list("name_mapping"),
              (std::vector<std::string>{"host", "bucket"}));
+    QCOMPARE(carbon.options.get_string("prefix"), std::string("servers"));
+    QVERIFY(carbon.options.get_bool("tags"));
     QCOMPARE(c.find("debug")->options.get_string("format"), std::string("json"));
   }
 
@@ -847,6 +859,18 @@ class TestConfig : public QObject {
                "    basic_auth: {username: u}\n    bearer_token: t\n")
         << QByteArray(
                "t.yaml:3:5: modules.rw.bearer_token: cannot be set together with basic_auth");
+    QTest::newRow("influxdb token with a 1.x key")
+        << QByteArray(
+               "modules:\n  i:\n    type: influxdb_client\n    remote_hosts: [h]\n"
+               "    token: t\n    org: o\n    influx_bucket: b\n    database: d\n")
+        << QByteArray(
+               "t.yaml:8:5: modules.i.database: is an InfluxDB 1.x key; with token (2.x) use org "
+               "and influx_bucket");
+    QTest::newRow("influxdb token without bucket")
+        << QByteArray(
+               "modules:\n  i:\n    type: influxdb_client\n    remote_hosts: [h]\n"
+               "    token: t\n    org: o\n")
+        << QByteArray("t.yaml:3:5: modules.i.token: needs org and influx_bucket (InfluxDB 2.x)");
     QTest::newRow("udp payload range")
         << QByteArray(
                "modules:\n  i:\n    type: influxdb_client\n    remote_hosts: [h]\n"
@@ -856,7 +880,8 @@ class TestConfig : public QObject {
         << QByteArray(
                "modules:\n  i:\n    type: influxdb_client\n    remote_hosts: [h]\n"
                "    protocol: tcp\n")
-        << QByteArray("t.yaml:5:15: modules.i.protocol: must be one of udp http, got \"tcp\"");
+        << QByteArray(
+               "t.yaml:5:15: modules.i.protocol: must be one of udp http https, got \"tcp\"");
     QTest::newRow("env_mapping list")
         << QByteArray("modules:\n  d:\n    type: docker_stats\n    env_mapping: [A]\n")
         << QByteArray("t.yaml:4:18: modules.d.env_mapping: must be a map, got a list");

@@ -79,8 +79,11 @@ constexpr std::array prometheus_schema{
 
 constexpr std::array influxdb_schema{
     OptionSpec{"remote_hosts", K::remote_hosts, "", 0, 0, {}, true},
-    OptionSpec{"protocol", K::choice, "udp", 0, 0, "udp|http"},
+    OptionSpec{"protocol", K::choice, "udp", 0, 0, "udp|http|https"},
     OptionSpec{"udp_payload", K::integer, "1400", 512, 65507},
+    OptionSpec{"timeout", K::seconds, "10", 0.1, 3600},
+    OptionSpec{"gzip", K::boolean, "true"},
+    OptionSpec{"tls_ca_file", K::string, ""},
     OptionSpec{"database", K::string, "bucky3"},
     OptionSpec{"retention_policy", K::string, ""},
     OptionSpec{"username", K::string, ""},
@@ -93,6 +96,8 @@ constexpr std::array influxdb_schema{
 constexpr std::array carbon_schema{
     OptionSpec{"remote_hosts", K::remote_hosts, "", 0, 0, {}, true},
     OptionSpec{"name_mapping", K::string_list, "[bucket, host, name]"},
+    OptionSpec{"prefix", K::string, ""},
+    OptionSpec{"tags", K::boolean, "false"},
 };
 
 constexpr std::array remote_write_schema{
