@@ -24,7 +24,7 @@ constexpr const char* kUsage = R"(usage: bucky3-ring COMMAND [--instance I] [opt
                                             top metric names and tag keys of each ring, live
   tail [--ring DEST] [--source S] [--json] [--seconds N]
                                             the metrics passing through the rings
-  dump --ring DEST [--source S] [--seconds N | --batches N] -o FILE|-
+  dump --ring DEST [--source S] [--seconds N | --batches N] [--zstd-level N] -o FILE|-
                                             capture into a .b3dump (until SIGINT/SIGTERM)
   cat FILE|- [--json]                       print every metric of a dump (--json: debug_output's
                                             JSON Lines)
