@@ -14,6 +14,7 @@
 #include "exporters/debug/module.h"
 #include "exporters/influxdb/module.h"
 #include "exporters/prometheus/module.h"
+#include "exporters/remote_write/module.h"
 
 namespace bucky3::daemon {
 
@@ -27,13 +28,14 @@ struct ModuleType {
   ModuleCheck check = nullptr;  // for types with options config/ cannot check (OptionKind::yaml)
 };
 
-constexpr std::array<ModuleType, 7> kModules{{
+constexpr std::array<ModuleType, 8> kModules{{
     {"statsd_server", &statsd::run_statsd_server, &statsd::check_statsd_server},
     {"linux_stats", &linux_stats::run_linux_stats},
     {"docker_stats", &docker::run_docker_stats},
     {"prometheus_exporter", &prometheus::run_prometheus_exporter},
     {"influxdb_client", &influxdb::run_influxdb_client},
     {"carbon_client", &carbon::run_carbon_client},
+    {"remote_write_client", &remote_write::run_remote_write_client},
     {"debug_output", &debug_output::run_debug_output},
 }};
 
