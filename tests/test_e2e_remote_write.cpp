@@ -45,24 +45,29 @@ struct Agent {
   Process process;
 
   // `modules`: the YAML of the destination modules, indented under `modules:`.
-  void start(const std::string& modules, bool linux_stats = false, const std::string& globals = "") {
+  void start(const std::string& modules, bool linux_stats = false,
+             const std::string& globals = "") {
     std::string yaml = "instance: " + unique_instance() +
-                       "\nflush_interval: 0.5\nrandomize_startup: false\nmetadata: {host: e2e}\n" + globals +
+                       "\nflush_interval: 0.5\nrandomize_startup: false\nmetadata: {host: e2e}\n" +
+                       globals +
                        "modules:\n  statsd:\n    type: statsd_server\n    local_host: 127.0.0.1:" +
                        std::to_string(statsd_port) + "\n";
     if (linux_stats) yaml += "  linux:\n    type: linux_stats\n";
     yaml += modules;
     process.start({bucky3_binary(), dir.write("bucky3.yaml", yaml)}, dir.path());
     // Lines sent before the socket is bound would be lost.
-    QVERIFY2(poll_until([&] { return process.err().find("listening on UDP") != std::string::npos; }, 20s),
+    QVERIFY2(poll_until([&] { return process.err().find("listening on UDP") != std::string::npos; },
+                        20s),
              process.err().c_str());
   }
   void send(const std::string& lines) { send_udp(statsd_port, lines); }
   bool module_running(const std::string& name) { return module_pid(process.pid(), name) > 0; }
 };
 
-std::string rw_module(const std::string& name, const std::string& url, const std::string& extra = "") {
-  return "  " + name + ":\n    type: remote_write_client\n    remote_urls: [\"" + url + "\"]\n" + extra;
+std::string rw_module(const std::string& name, const std::string& url,
+                      const std::string& extra = "") {
+  return "  " + name + ":\n    type: remote_write_client\n    remote_urls: [\"" + url + "\"]\n" +
+         extra;
 }
 
 // VictoriaMetrics 1.79 on a free port; its data survives a restart on the same dir.
@@ -97,7 +102,8 @@ struct Victoria {
   // Values of the `name` tags of every series matching `selector`.
   std::set<std::string> names(const std::string& selector) {
     std::set<std::string> out;
-    for (const auto& s : export_series(selector)) out.insert(s["metric"].toObject()["name"].toString().toStdString());
+    for (const auto& s : export_series(selector))
+      out.insert(s["metric"].toObject()["name"].toString().toStdString());
     return out;
   }
 };
@@ -111,19 +117,25 @@ struct PrometheusReceiver {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/api/v1/write"; }
   bool start() {
     const auto config = dir.write("prometheus.yml", "global:\n  scrape_interval: 15s\n");
-    process.start({"/usr/bin/prometheus", "--config.file=" + config, "--storage.tsdb.path=" + dir.path() + "/tsdb",
-                   "--web.listen-address=127.0.0.1:" + std::to_string(port), "--web.enable-remote-write-receiver",
-                   "--log.level=warn"},
+    process.start({"/usr/bin/prometheus", "--config.file=" + config,
+                   "--storage.tsdb.path=" + dir.path() + "/tsdb",
+                   "--web.listen-address=127.0.0.1:" + std::to_string(port),
+                   "--web.enable-remote-write-receiver", "--log.level=warn"},
                   dir.path());
-    return poll_until([&] { return http_get(base() + "/-/ready").find("Ready") != std::string::npos; }, 60s);
+    return poll_until(
+        [&] { return http_get(base() + "/-/ready").find("Ready") != std::string::npos; }, 60s);
   }
   std::string base() const { return "http://127.0.0.1:" + std::to_string(port); }
   // Every value an instant query returns, now.
   std::vector<double> query(const std::string& promql) {
     const auto body = http_get(base() + "/api/v1/query?query=" + encode_query(promql));
     std::vector<double> out;
-    const auto result = QJsonDocument::fromJson(QByteArray::fromStdString(body)).object()["data"].toObject()["result"].toArray();
-    for (const auto& r : result) out.push_back(r.toObject()["value"].toArray()[1].toString().toDouble());
+    const auto result = QJsonDocument::fromJson(QByteArray::fromStdString(body))
+                            .object()["data"]
+                            .toObject()["result"]
+                            .toArray();
+    for (const auto& r : result)
+      out.push_back(r.toObject()["value"].toArray()[1].toString().toDouble());
     return out;
   }
 };
@@ -146,8 +158,9 @@ struct Standin {
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/api/v1/write"; }
   bool start(const std::string& script, const std::string& default_answer = "204") {
-    process.start({"/usr/bin/python3", source_dir() + "/tests/support/http_standin.py", "--port", std::to_string(port),
-                   "--dir", dir.path(), "--script", script, "--default", default_answer},
+    process.start({"/usr/bin/python3", source_dir() + "/tests/support/http_standin.py", "--port",
+                   std::to_string(port), "--dir", dir.path(), "--script", script, "--default",
+                   default_answer},
                   dir.path());
     return poll_until([&] { return send_tcp(port, ""); }, 10s);
   }
@@ -175,7 +188,8 @@ struct Standin {
             }
           }
           for (const auto& s : ts.samples()) {
-            r.samples.push_back(name + "{" + labels + "} " + QByteArray::number(s.value()).toStdString());
+            r.samples.push_back(name + "{" + labels + "} " +
+                                QByteArray::number(s.value()).toStdString());
             ++r.sample_count;
           }
         }
@@ -198,7 +212,8 @@ struct Standin {
 
 std::string header(const QJsonObject& headers, const QString& name) {
   for (auto it = headers.begin(); it != headers.end(); ++it) {
-    if (it.key().compare(name, Qt::CaseInsensitive) == 0) return it.value().toString().toStdString();
+    if (it.key().compare(name, Qt::CaseInsensitive) == 0)
+      return it.value().toString().toStdString();
   }
   return {};
 }
@@ -229,8 +244,10 @@ class TestE2eRemoteWrite : public QObject {
 
  private slots:
   void initTestCase() {
-    for (const char* binary : {"/usr/bin/victoria-metrics", "/usr/bin/prometheus", "/usr/bin/python3"}) {
-      if (::access(binary, X_OK) != 0) QFAIL((std::string(binary) + " is missing (scripts/install-deps.sh)").c_str());
+    for (const char* binary :
+         {"/usr/bin/victoria-metrics", "/usr/bin/prometheus", "/usr/bin/python3"}) {
+      if (::access(binary, X_OK) != 0)
+        QFAIL((std::string(binary) + " is missing (scripts/install-deps.sh)").c_str());
     }
   }
 
@@ -247,7 +264,8 @@ class TestE2eRemoteWrite : public QObject {
           agent.send("e2e_gauge:42.5|g\ne2e_lat:10|ms|#route:/a\ne2e_lat:20|ms|#route:/a\n");
           gauge = vm.export_series("stats_gauges{name=\"e2e_gauge\",host=\"e2e\"}");
           timer = vm.export_series(
-              "stats_timers{name=\"e2e_lat\",route=\"/a\",percentile=\"100\",value=\"upper\",host=\"e2e\"}");
+              "stats_timers{name=\"e2e_lat\",route=\"/"
+              "a\",percentile=\"100\",value=\"upper\",host=\"e2e\"}");
           memory = vm.export_series("system_memory{host=\"e2e\"}");
           std::this_thread::sleep_for(200ms);
           return !gauge.empty() && !timer.empty() && !memory.empty();
@@ -297,7 +315,8 @@ class TestE2eRemoteWrite : public QObject {
         30s);
     QVERIFY2(ended, "no staleness marker ended e2e_once");
     agent.send("e2e_live:3|g\n");
-    QVERIFY(poll_until([&] { return !prometheus.query("stats_gauges{name=\"e2e_live\"}").empty(); }, 10s));
+    QVERIFY(poll_until([&] { return !prometheus.query("stats_gauges{name=\"e2e_live\"}").empty(); },
+                       10s));
   }
 
   // The protocol's headers, the user's headers and credentials, and the request size cap.
@@ -309,7 +328,8 @@ class TestE2eRemoteWrite : public QObject {
     agent.start(rw_module("rw", bearer.url(),
                           "    max_samples_per_send: 5\n    bearer_token: tok-1\n"
                           "    headers: {X-Scope-OrgID: tenant-1}\n") +
-                rw_module("rw_basic", basic.url(), "    basic_auth: {username: bucky, password: s3cret}\n"));
+                rw_module("rw_basic", basic.url(),
+                          "    basic_auth: {username: bucky, password: s3cret}\n"));
     agent.send(counters("hdr", 0, 20));
     QVERIFY2(poll_until(
                  [&] {
@@ -335,7 +355,8 @@ class TestE2eRemoteWrite : public QObject {
       QVERIFY2(names.count("stats_counters{host=e2e,name=" + n + ",value=count} 1"), n.c_str());
     }
     // base64("bucky:s3cret")
-    QCOMPARE(header(basic.requests()[0].headers, "Authorization"), std::string("Basic YnVja3k6czNjcmV0"));
+    QCOMPARE(header(basic.requests()[0].headers, "Authorization"),
+             std::string("Basic YnVja3k6czNjcmV0"));
   }
 
   // 500 twice, then 204: the same request is sent again until it is taken.
@@ -345,14 +366,15 @@ class TestE2eRemoteWrite : public QObject {
     Agent agent;
     agent.start(rw_module("rw", standin.url()));
     agent.send(counters("retry", 0, 3));
-    QVERIFY2(poll_until([&] { return standin.requests().size() >= 3; }, 30s), agent.process.err().c_str());
+    QVERIFY2(poll_until([&] { return standin.requests().size() >= 3; }, 30s),
+             agent.process.err().c_str());
     const auto r = standin.requests();
     QCOMPARE(r[0].answer, std::string("500"));
     QVERIFY(r[1].body == r[0].body);
     QVERIFY(r[2].body == r[0].body);
     QCOMPARE(r[2].answer, std::string("204"));
-    QVERIFY(std::find(r[2].samples.begin(), r[2].samples.end(), "stats_counters{host=e2e,name=retry_0,value=count} 1") !=
-            r[2].samples.end());
+    QVERIFY(std::find(r[2].samples.begin(), r[2].samples.end(),
+                      "stats_counters{host=e2e,name=retry_0,value=count} 1") != r[2].samples.end());
   }
 
   // 429 with Retry-After: 2: the retry waits at least that long (the backoff alone
@@ -363,7 +385,8 @@ class TestE2eRemoteWrite : public QObject {
     Agent agent;
     agent.start(rw_module("rw", standin.url()));
     agent.send(counters("slow", 0, 3));
-    QVERIFY2(poll_until([&] { return standin.requests().size() >= 2; }, 30s), agent.process.err().c_str());
+    QVERIFY2(poll_until([&] { return standin.requests().size() >= 2; }, 30s),
+             agent.process.err().c_str());
     const auto r = standin.requests();
     QVERIFY(r[1].body == r[0].body);
     QVERIFY2(r[1].time - r[0].time >= 1.9, std::to_string(r[1].time - r[0].time).c_str());
@@ -384,7 +407,8 @@ class TestE2eRemoteWrite : public QObject {
       if (r.answer == "400") continue;
       for (const auto& s : r.samples) QVERIFY2(s.find("name=bad_") == std::string::npos, s.c_str());
     }
-    QVERIFY(poll_until([&] { return agent.process.err().find("scripted answer 400") != std::string::npos; }, 10s));
+    QVERIFY(poll_until(
+        [&] { return agent.process.err().find("scripted answer 400") != std::string::npos; }, 10s));
   }
 
   // A receiver that accepts and never answers: after `timeout` the request goes again.
@@ -394,7 +418,8 @@ class TestE2eRemoteWrite : public QObject {
     Agent agent;
     agent.start(rw_module("rw", standin.url(), "    timeout: 1\n"));
     agent.send(counters("hang", 0, 3));
-    QVERIFY2(poll_until([&] { return standin.requests().size() >= 2; }, 30s), agent.process.err().c_str());
+    QVERIFY2(poll_until([&] { return standin.requests().size() >= 2; }, 30s),
+             agent.process.err().c_str());
     const auto r = standin.requests();
     QVERIFY(r[1].body == r[0].body);
     QCOMPARE(r[1].answer, std::string("204"));
@@ -413,8 +438,10 @@ class TestE2eRemoteWrite : public QObject {
     QVERIFY(vm.start());
     const auto expected = expected_names("absent", 0, 10);
     std::set<std::string> got;
-    QVERIFY2(poll_until([&] { return (got = vm.names("stats_counters{value=\"count\"}")) == expected; }, 60s),
-             (describe(got) + agent.process.err()).c_str());
+    QVERIFY2(
+        poll_until([&] { return (got = vm.names("stats_counters{value=\"count\"}")) == expected; },
+                   60s),
+        (describe(got) + agent.process.err()).c_str());
   }
 
   // The receiver is killed mid-stream and restarted: what was sent before, during and
@@ -425,7 +452,8 @@ class TestE2eRemoteWrite : public QObject {
     Agent agent;
     agent.start(rw_module("rw", vm.url()));
     agent.send(counters("mid", 0, 5));
-    QVERIFY(poll_until([&] { return vm.names("stats_counters{value=\"count\"}").size() == 5; }, 30s));
+    QVERIFY(
+        poll_until([&] { return vm.names("stats_counters{value=\"count\"}").size() == 5; }, 30s));
     vm.kill9();
     for (int i = 5; i < 10; ++i) {
       agent.send(counters("mid", i, i + 1));
@@ -472,8 +500,10 @@ class TestE2eRemoteWrite : public QObject {
     QVERIFY(vm.start());
     const auto expected = expected_names("k9", 0, 15);
     std::set<std::string> got;
-    QVERIFY2(poll_until([&] { return (got = vm.names("stats_counters{value=\"count\"}")) == expected; }, 60s),
-             (describe(got) + agent.process.err()).c_str());
+    QVERIFY2(
+        poll_until([&] { return (got = vm.names("stats_counters{value=\"count\"}")) == expected; },
+                   60s),
+        (describe(got) + agent.process.err()).c_str());
   }
 };
 

@@ -164,7 +164,7 @@ class TestReplay : public QObject {
                                << "--config CONFIG";
     QTest::newRow("unknown module")
         << QStringList{"replay", dump, "--config", config, "--module", "nope"} << 2
-        << "has no module \"nope\" (destinations: out, text_out, prom)";
+        << "has no module \"nope\" (destinations: out, text_out, prom, rw)";
     QTest::newRow("a source") << QStringList{"replay", dump,       "--config",
                                              config,   "--module", "statsd"}
                               << 2 << "a source";
