@@ -39,7 +39,7 @@ const std::vector<Metric>& metrics() {
 
 // What the module does per batch: names each metric once, one TimeSeries per value.
 void encode(WriteRequestEncoder& encoder, std::vector<prometheus::Label>& labels,
-            std::vector<prometheus::TagRef>& tags) {
+            std::vector<TagView>& tags) {
   encoder.clear();
   std::size_t samples = 0;
   for (const auto& m : metrics()) {
@@ -60,7 +60,7 @@ const std::string& encoded() {
   static const std::string bytes = [] {
     WriteRequestEncoder encoder;
     std::vector<prometheus::Label> labels;
-    std::vector<prometheus::TagRef> tags;
+    std::vector<TagView> tags;
     encode(encoder, labels, tags);
     return std::string(encoder.bytes());
   }();
@@ -77,7 +77,7 @@ void report(benchmark::State& state) {
 void BM_encode(benchmark::State& state) {
   WriteRequestEncoder encoder;
   std::vector<prometheus::Label> labels;
-  std::vector<prometheus::TagRef> tags;
+  std::vector<TagView> tags;
   for (auto _ : state) {
     encode(encoder, labels, tags);
     benchmark::DoNotOptimize(encoder.bytes().data());
@@ -88,7 +88,7 @@ void BM_encode(benchmark::State& state) {
 void BM_encode_and_snappy(benchmark::State& state) {
   WriteRequestEncoder encoder;
   std::vector<prometheus::Label> labels;
-  std::vector<prometheus::TagRef> tags;
+  std::vector<TagView> tags;
   std::string compressed;
   for (auto _ : state) {
     encode(encoder, labels, tags);

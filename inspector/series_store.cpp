@@ -5,7 +5,7 @@
 
 namespace bucky3::inspector {
 
-std::string series_label(std::string_view bucket, std::span<const shm::TagView> tags,
+std::string series_label(std::string_view bucket, std::span<const TagView> tags,
                          std::string_view field) {
   std::string label(bucket);
   if (!tags.empty()) {

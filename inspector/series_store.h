@@ -37,7 +37,7 @@ struct Series {
 
 // "stats_counters{host=a,name=foo}.count"; no braces without tags, no ".x" for a
 // single value.
-std::string series_label(std::string_view bucket, std::span<const shm::TagView> tags,
+std::string series_label(std::string_view bucket, std::span<const TagView> tags,
                          std::string_view field);
 
 class SeriesStore {

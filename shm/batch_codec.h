@@ -21,10 +21,6 @@ struct DecodeError {
   std::size_t offset;  // byte offset in the record where decoding stopped
 };
 
-struct TagView {
-  std::string_view key, value;
-};
-
 struct FieldView {
   std::string_view name;  // empty for a single value
   bucky3::Number value;

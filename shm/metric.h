@@ -31,6 +31,13 @@ struct Tag {
   friend bool operator==(const Tag&, const Tag&) = default;
 };
 
+// A tag that points into someone else's storage: a datagram being parsed, a
+// decoded ring record, a Metric. Valid only as long as that storage.
+struct TagView {
+  std::string_view key;
+  std::string_view value;
+};
+
 struct Field {
   std::string name;  // empty for a metric's single value
   Number value;

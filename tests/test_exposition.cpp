@@ -243,7 +243,7 @@ class TestExposition : public QObject {
     QFETCH(QString, rendered);
     std::vector<std::string> storage;
     for (const auto& tag : tags) storage.push_back(tag.toStdString());
-    std::vector<TagRef> refs;
+    std::vector<TagView> refs;
     for (const auto& tag : storage) {
       const auto eq = tag.find('=');
       refs.push_back({std::string_view(tag).substr(0, eq), std::string_view(tag).substr(eq + 1)});
@@ -262,10 +262,10 @@ class TestExposition : public QObject {
     struct View {
       std::string_view bucket;
       std::optional<std::int64_t> timestamp_ms;
-      std::span<const TagRef> metadata;
+      std::span<const TagView> metadata;
       std::span<const FieldView> values;
     };
-    const TagRef tags[] = {{"host", "h"}, {"name", "n"}};
+    const TagView tags[] = {{"host", "h"}, {"name", "n"}};
     const FieldView values[] = {{"count", std::int64_t{3}}, {"rate", 0.5}};
     SeriesStore store;
     store.apply(View{"stats.counters", 1000, tags, values}, SeriesStore::Clock::now());

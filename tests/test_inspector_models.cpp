@@ -204,7 +204,7 @@ void TestInspectorModels::labels() {
   QFETCH(QString, label);
   std::vector<std::string> strings;
   for (const auto& t : tags) strings.push_back(t.toStdString());
-  std::vector<shm::TagView> views;
+  std::vector<TagView> views;
   for (std::size_t i = 0; i + 1 < strings.size(); i += 2)
     views.push_back({strings[i], strings[i + 1]});
   QCOMPARE(QString::fromStdString(series_label(bucket.toStdString(), views, field.toStdString())),

@@ -264,7 +264,7 @@ class TestLineParser : public QObject {
     ParsedLine parsed;
     QVERIFY(!parse_line(line, parsed));
     QCOMPARE(parsed.tags.size(), std::size_t{50});
-    for (const TagView& tag : parsed.tags) {
+    for (const bucky3::TagView& tag : parsed.tags) {
       const std::string expected = "v," + std::string(tag.key.substr(1));
       QCOMPARE(std::string(tag.value), expected);
     }

@@ -221,7 +221,7 @@ void TestRemoteWriteEncoder::encoder_reuse() {
 // The module's path: labels from prometheus::series_labels(), the field label put in
 // its sorted place by the encoder.
 void TestRemoteWriteEncoder::series_from_metric_names() {
-  const std::vector<bucky3::prometheus::TagRef> tags{{"host", "h"}, {"name", "n"}, {"zone", "z"}};
+  const std::vector<bucky3::TagView> tags{{"host", "h"}, {"name", "n"}, {"zone", "z"}};
   std::vector<bucky3::prometheus::Label> labels;
   bucky3::prometheus::series_labels("stats.timers", tags, labels);
   WriteRequestEncoder encoder;

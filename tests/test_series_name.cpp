@@ -14,8 +14,8 @@ QString q(std::string_view s) {
   return QString::fromUtf8(s.data(), qsizetype(s.size()));
 }
 
-std::vector<TagRef> refs(const std::vector<Tag>& tags) {
-  std::vector<TagRef> out;
+std::vector<TagView> refs(const std::vector<Tag>& tags) {
+  std::vector<TagView> out;
   for (const auto& t : tags) out.push_back({t.key, t.value});
   return out;
 }

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "shm/metric.h"
+
 namespace bucky3::statsd {
 
 enum class SampleType : std::uint8_t { counter, gauge, timer, histogram, distribution, set };
@@ -20,11 +22,6 @@ struct Sample {
   bool delta = false;  // gauges only: the value had a leading '+' or '-'
 };
 
-struct TagView {
-  std::string_view key;
-  std::string_view value;  // unescaped; points into the line or ParsedLine::unescaped
-};
-
 // Everything one line says. Reused across lines: clear() keeps the capacity, so
 // a warm ParsedLine parses without allocating.
 struct ParsedLine {
@@ -32,6 +29,7 @@ struct ParsedLine {
   std::string_view name;
   // Sorted by key, keys unique (the last one given wins), `timestamp` and
   // `bucket` taken out, `|c:<id>` added as `container_id`.
+  // Values unescaped; they point into the line or into `unescaped`.
   std::vector<TagView> tags;
   std::vector<Sample> samples;
   double sample_rate = 1;                    // in (0, 1]; applies to every sample of the line

@@ -151,7 +151,7 @@ bool is_plain_metric_name(std::string_view name) {
   return is_plain_name(name);
 }
 
-void append_label_set(std::string& out, std::span<const TagRef> tags) {
+void append_label_set(std::string& out, std::span<const TagView> tags) {
   const auto start = out.size();
   if (tags_are_plain_labels(tags)) {
     for (const auto& tag : tags) {
@@ -175,7 +175,7 @@ void append_label_set(std::string& out, std::span<const TagRef> tags) {
 }
 
 std::string render_label_set(const std::vector<Tag>& tags) {
-  std::vector<TagRef> refs;
+  std::vector<TagView> refs;
   refs.reserve(tags.size());
   for (const auto& tag : tags) refs.push_back({tag.key, tag.value});
   std::string out;

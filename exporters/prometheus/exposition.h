@@ -31,19 +31,13 @@ void append_valid_utf8(std::string& out, std::string_view text);
 // Integers exact; doubles in shortest round-trip form; `NaN`, `+Inf`, `-Inf`.
 void append_number(std::string& out, const Number& value);
 
-// A tag that points into the caller's storage (a Metric or a decoded ring record).
-struct TagRef {
-  std::string_view key;
-  std::string_view value;
-};
-
 // True when `name` is used unchanged as a metric name (valid, not reserved).
 bool is_plain_metric_name(std::string_view name);
 
 // Appends `a="1",b="x\"y"`: the labels of resolve_labels() (series_name.h) rendered:
 // sorted by sanitized name, a sample never repeats a label. Tags sorted by key with
 // valid names (the usual case) take a path without sorting or copying.
-void append_label_set(std::string& out, std::span<const TagRef> tags);
+void append_label_set(std::string& out, std::span<const TagView> tags);
 std::string render_label_set(const std::vector<Tag>& tags);
 
 // `# HELP <family> Bucky3 bucket <bucket>` and `# TYPE <family> gauge`.

@@ -25,7 +25,7 @@ void assign_utf8(std::string& out, std::string_view text) {
 
 }  // namespace
 
-bool tags_are_plain_labels(std::span<const TagRef> tags) {
+bool tags_are_plain_labels(std::span<const TagView> tags) {
   for (std::size_t i = 0; i < tags.size(); ++i) {
     if (!is_plain_metric_name(tags[i].key) || tags[i].key == kFieldLabel) return false;
     if (i > 0 && !(tags[i - 1].key < tags[i].key)) return false;
@@ -40,7 +40,7 @@ std::string_view family_name(std::string_view bucket, std::string& storage) {
   return storage;
 }
 
-void resolve_labels(std::span<const TagRef> tags, std::vector<Label>& out) {
+void resolve_labels(std::span<const TagView> tags, std::vector<Label>& out) {
   if (out.size() < tags.size()) out.resize(tags.size());
   if (tags_are_plain_labels(tags)) {
     for (std::size_t i = 0; i < tags.size(); ++i) {
@@ -79,7 +79,7 @@ void resolve_labels(std::span<const TagRef> tags, std::vector<Label>& out) {
   out.resize(n);
 }
 
-void series_labels(std::string_view bucket, std::span<const TagRef> tags, std::vector<Label>& out) {
+void series_labels(std::string_view bucket, std::span<const TagView> tags, std::vector<Label>& out) {
   resolve_labels(tags, out);
   // `__name__` cannot collide with a tag's label: sanitizing gives tags a `tag` prefix
   // before a leading `__`.

@@ -21,7 +21,7 @@ std::string_view family_name(std::string_view bucket, std::string& storage);
 
 // True when the tags are their own labels: sorted by key, unique, every key a valid
 // label name other than `value` (the usual case: nothing to sanitize or sort).
-bool tags_are_plain_labels(std::span<const TagRef> tags);
+bool tags_are_plain_labels(std::span<const TagView> tags);
 
 // One label of a series, names sanitized, values valid UTF-8 (invalid bytes become
 // U+FFFD, as on the exporter's page), unescaped.
@@ -35,13 +35,13 @@ struct Label {
 // spelled validly, else the first by original key). `out` is reused: its strings
 // keep their capacity, so naming a series again allocates nothing.
 // append_label_set() renders exactly these labels.
-void resolve_labels(std::span<const TagRef> tags, std::vector<Label>& out);
+void resolve_labels(std::span<const TagView> tags, std::vector<Label>& out);
 
 // The labels of a metric's series as remote write sends them: `__name__` =
 // family_name(bucket) and the tags' labels, sorted by name as the remote write
 // spec asks. A named value's sample adds `value="<field>"` at
 // field_label_index(labels), which keeps the set sorted; a single value adds nothing.
-void series_labels(std::string_view bucket, std::span<const TagRef> tags, std::vector<Label>& out);
+void series_labels(std::string_view bucket, std::span<const TagView> tags, std::vector<Label>& out);
 std::size_t field_label_index(std::span<const Label> labels);
 
 }  // namespace bucky3::prometheus

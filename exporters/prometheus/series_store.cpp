@@ -27,7 +27,7 @@ void SeriesStore::render(const std::string& family, const std::string& labels, S
   dirty_ = true;
 }
 
-void SeriesStore::apply_parts(std::string_view bucket, std::span<const TagRef> tags,
+void SeriesStore::apply_parts(std::string_view bucket, std::span<const TagView> tags,
                               std::span<const FieldRef> fields,
                               std::optional<std::int64_t> timestamp_ms, Clock::time_point now) {
   if (fields.empty()) return;

@@ -60,7 +60,7 @@ class SeriesStore {
     for (const auto& field : metric.values) fields_scratch_.push_back({field.name, field.value});
     apply_parts(metric.bucket, tags_scratch_, fields_scratch_, metric.timestamp_ms, now);
   }
-  void apply_parts(std::string_view bucket, std::span<const TagRef> tags,
+  void apply_parts(std::string_view bucket, std::span<const TagView> tags,
                    std::span<const FieldRef> fields, std::optional<std::int64_t> timestamp_ms,
                    Clock::time_point now);
 
@@ -98,7 +98,7 @@ class SeriesStore {
   StoreOptions options_;
   std::map<std::string, Family, std::less<>> families_;  // by sanitized name
   // Reused by every apply(), so updating a held series allocates nothing.
-  std::vector<TagRef> tags_scratch_;
+  std::vector<TagView> tags_scratch_;
   std::vector<FieldRef> fields_scratch_;
   std::string labels_scratch_;
   StoreStats stats_;
