@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all deps build run test asan asan-test tsan-test fuzz fuzz-smoke bench clean
+.PHONY: all deps build run test package package-test asan asan-test tsan-test fuzz fuzz-smoke bench clean
 
 all: build
 
@@ -25,6 +25,14 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Debian packages bucky3 and bucky3-inspector in $(BUILD)/packages (cmake/Packaging.cmake).
+package: build
+	cd $(BUILD) && cpack -G DEB
+
+# Builds the packages, lints, installs, runs and purges them (installs system-wide).
+package-test: package
+	@bash scripts/package-test.sh $(BUILD)/packages
 
 $(ASAN_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUCKY3_SANITIZE=ON -DBUCKY3_BENCH=OFF

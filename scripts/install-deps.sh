@@ -13,6 +13,7 @@ PACKAGES=(
   prometheus prometheus-node-exporter
   libssl-dev influxdb graphite-carbon python3-whisper victoria-metrics
   python3-statsd netcat-openbsd curl procps iproute2 systemd xvfb xauth tmux util-linux
+  dpkg-dev file lintian strace adduser
 )
 
 SUDO=""
