@@ -89,8 +89,10 @@ function(bucky3_package_docs component package)
   endif()
   install(FILES ${dir}/changelog.gz ${_deb_src}/copyright
     DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/${package} COMPONENT ${component})
-  install(FILES ${_deb_src}/${package}.lintian-overrides
-    DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME ${package} COMPONENT ${component})
+  if(EXISTS ${_deb_src}/${package}.lintian-overrides)  # each override says why it is there
+    install(FILES ${_deb_src}/${package}.lintian-overrides
+      DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME ${package} COMPONENT ${component})
+  endif()
 endfunction()
 
 bucky3_package_docs(bucky3 bucky3)
@@ -103,8 +105,15 @@ if(TARGET bucky3-inspector)
   bucky3_package_program(bucky3-inspector inspector)
   install(FILES ${PROJECT_SOURCE_DIR}/assets/bucky3-inspector.desktop
     DESTINATION ${CMAKE_INSTALL_DATADIR}/applications COMPONENT inspector)
-  install(FILES ${PROJECT_SOURCE_DIR}/assets/bucky3-inspector.svg
+  # The icon, as the inspector's assets/icons has it: scalable, and each PNG size.
+  install(FILES ${PROJECT_SOURCE_DIR}/assets/icons/bucky3-inspector.svg
     DESTINATION ${CMAKE_INSTALL_DATADIR}/icons/hicolor/scalable/apps COMPONENT inspector)
+  file(GLOB _pngs ${PROJECT_SOURCE_DIR}/assets/icons/bucky3-inspector-*.png)
+  foreach(_png ${_pngs})
+    string(REGEX REPLACE ".*-([0-9]+)\\.png$" "\\1" _size ${_png})
+    install(FILES ${_png} RENAME bucky3-inspector.png
+      DESTINATION ${CMAKE_INSTALL_DATADIR}/icons/hicolor/${_size}x${_size}/apps COMPONENT inspector)
+  endforeach()
   bucky3_package_docs(inspector bucky3-inspector)
   set(_components bucky3 inspector)
 else()

@@ -80,17 +80,23 @@ if [ "${1:-}" = "--run-agent" ]; then
       { cat "$work/status.txt" >&2; fail "bucky3-ring status as a member of group bucky3"; }
     grep -q statsd_server "$work/status.txt" || { cat "$work/status.txt" >&2; fail "status lists no statsd_server"; }
     step "bucky3-ring status --once as a group member: $(wc -l <"$work/status.txt") lines"
-    if "${as_stranger[@]}" /usr/bin/bucky3-ring status --once >/dev/null 2>&1; then
+    if "${as_stranger[@]}" /usr/bin/bucky3-ring status --once >"$work/stranger.txt" 2>&1; then
+      cat "$work/stranger.txt" >&2
       fail "bucky3-ring status works for a user outside group bucky3"
     fi
+    step "bucky3-ring status as a user outside the group: refused ($(head -1 "$work/stranger.txt"))"
   fi
-  if [ -x /usr/bin/bucky3-inspector ] && [ -n "${BUCKY3_INSPECTOR_CHECK:-}" ]; then
-    # An inspector-provided headless check, e.g. "--list": run as a group member.
-    # shellcheck disable=SC2086
-    QT_QPA_PLATFORM=offscreen "${as_member[@]}" /usr/bin/bucky3-inspector $BUCKY3_INSPECTOR_CHECK \
-      >"$work/inspector.txt" 2>&1 || { cat "$work/inspector.txt" >&2; fail "bucky3-inspector $BUCKY3_INSPECTOR_CHECK"; }
-    grep -q default "$work/inspector.txt" || { cat "$work/inspector.txt" >&2; fail "the inspector does not see instance default"; }
-    step "bucky3-inspector $BUCKY3_INSPECTOR_CHECK as a group member sees instance default"
+  if [ -x /usr/bin/bucky3-inspector ]; then
+    # The installed GUI, offscreen, as a group member: it must find the instance and
+    # read metrics from its rings (the agent flushes every 10 s), then quit.
+    shot="$work/inspector.png"
+    install -o nobody -m 644 /dev/null "$shot"
+    QT_QPA_PLATFORM=offscreen "${as_member[@]}" /usr/bin/bucky3-inspector --instance default \
+      --screenshot "$shot" --quit-after 25 >"$work/inspector.txt" 2>&1 ||
+      { cat "$work/inspector.txt" >&2; fail "bucky3-inspector as a member of group bucky3"; }
+    known="$(grep -o '[0-9]* series known' "$work/inspector.txt" | cut -d' ' -f1)"
+    [ "${known:-0}" -gt 0 ] || { cat "$work/inspector.txt" >&2; fail "the inspector read no series from the rings"; }
+    step "bucky3-inspector as a group member: $(tail -1 "$work/inspector.txt")"
   fi
 
   kill -TERM "$agent_pid"
