@@ -100,7 +100,7 @@ class RequestBuilder {
   std::unordered_map<std::string, Series> series_;
   WriteRequestEncoder encoder_;
   // Scratch, reused by every add().
-  std::vector<prometheus::TagRef> tags_;
+  std::vector<TagView> tags_;
   std::vector<Field> fields_;
   std::vector<prometheus::Label> labels_;
   std::vector<LabelView> views_;
