@@ -13,6 +13,7 @@ run() {
 run "$bin/bench_statsd_parse" --benchmark_min_time=0.2
 run "$bin/bench_filters" --benchmark_min_time=0.2
 run "$bin/bench_linux_collect"
+run "$bin/bench_docker_collect" 20
 run "$bin/bench_prometheus_scrape" --benchmark_min_time=0.2
 run sh "$here/ring_throughput.sh" "$(dirname "$bin")"
 run sh "$here/ring_dump.sh" "$(dirname "$bin")"
