@@ -49,7 +49,8 @@ class LiveSource {
   using BatchHandler = std::function<void(const RingView& ring, const shm::DecodedBatch& batch,
                                           std::size_t bytes, std::int64_t now_ms, bool primary)>;
 
-  static constexpr double stale_after_s = 3.0;  // heartbeats come every second
+  // Heartbeats come every second; bucky3-ring status flags the same 5 s.
+  static constexpr double stale_after_s = shm::heartbeat_stale_after_ms / 1000.0;
   static constexpr std::size_t history_length = 60;
 
   explicit LiveSource(std::string instance);

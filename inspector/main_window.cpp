@@ -238,7 +238,7 @@ void MainWindow::build_ui() {
   series_view_->setUniformRowHeights(true);  // 10,000 rows scroll smoothly
   series_view_->setAlternatingRowColors(true);
   series_view_->header()->setStretchLastSection(false);
-  series_view_->setColumnWidth(SeriesModel::Series, 330);
+  series_view_->setColumnWidth(SeriesModel::Series, 440);
   connect(series_view_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
           &MainWindow::selection_changed);
   left_layout->addWidget(text_filter_);
@@ -275,7 +275,7 @@ void MainWindow::build_ui() {
   right->setSizes({520, 160});
   metrics_split->addWidget(left);
   metrics_split->addWidget(right);
-  metrics_split->setSizes({520, 760});
+  metrics_split->setSizes({600, 680});
   connect(follow, &QAction::triggered, chart_, &ChartView::reset_view);
   connect(chart_, &ChartView::hovered, this, [this](const QString& text) {
     if (!text.isEmpty()) statusBar()->showMessage(text, 3000);
@@ -293,7 +293,7 @@ void MainWindow::build_ui() {
   ring_row->addWidget(talker_ring_box_);
   ring_row->addStretch();
   talkers_layout->addLayout(ring_row);
-  auto* talkers_split = new QSplitter(Qt::Horizontal, talkers);
+  auto* talkers_split = new QSplitter(Qt::Vertical, talkers);
   for (auto* model : {talker_names_, talker_tags_}) {
     auto* view = make_table(model, talkers_split);
     view->horizontalHeader()->setStretchLastSection(false);

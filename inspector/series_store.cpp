@@ -40,15 +40,20 @@ std::size_t SeriesStore::series_for(const shm::MetricView& metric, std::string_v
   }
   series.field = field;
   series.source = source;
-  std::string others;
+  // `host` (usually the global metadata, the same on every series) goes last,
+  // so the tags that tell series apart stay visible in a narrow column.
+  std::string others, host;
   for (const auto& tag : metric.metadata) {
     if (tag.key == "name") {
       series.browse_text.assign(tag.value);
-      continue;
+    } else if (tag.key == "host") {
+      host.assign("host=").append(tag.value);
+    } else {
+      if (!others.empty()) others += ' ';
+      others.append(tag.key).append("=").append(tag.value);
     }
-    if (!others.empty()) others += ' ';
-    others.append(tag.key).append("=").append(tag.value);
   }
+  if (!host.empty()) others += others.empty() ? host : " " + host;
   if (!field.empty()) {
     if (!series.browse_text.empty()) series.browse_text += " · ";
     series.browse_text.append(field);

@@ -50,6 +50,10 @@ enum class Counter : std::uint32_t {
 inline constexpr std::size_t counter_count = static_cast<std::size_t>(Counter::count_);
 std::string_view to_string(Counter counter);  // "lines_in"
 
+// Modules heartbeat every second, idle or not: a running module whose last
+// heartbeat is older than this is stuck (bucky3-ring status, the inspector).
+inline constexpr std::int64_t heartbeat_stale_after_ms = 5000;
+
 inline constexpr std::size_t health_error_slots = 16;
 inline constexpr std::size_t health_error_text_bytes = 200;
 inline constexpr std::size_t health_error_reason_bytes = 64;

@@ -172,7 +172,7 @@ class TestInspectorModels : public QObject {
   void options_refuse_data();
   void options_refuse();
   void dump_file_feeds_the_models();
-  void dump_in_tests_data();
+  void captured_dumps_load();
   void dump_from_stdin_streams();
   void truncated_dump_shows_what_it_holds();
   void live_source_reads_rings_read_only();
@@ -224,6 +224,9 @@ void TestInspectorModels::store_keeps_points_in_time_order() {
   QCOMPARE(points[2].value, 1.0);
   QCOMPARE(store.at(0).label, std::string("g"));
   QCOMPARE(store.time_span(), (std::pair<std::int64_t, std::int64_t>{1000, 3000}));
+  // The browser's text: name and field first, host (global metadata) last.
+  add(store, {metric("b", {{"host", "h"}, {"name", "x"}, {"zone", "a"}}, {{"f", 1.0}})}, 0);
+  QCOMPARE(store.at(1).browse_text, std::string("x · f   zone=a host=h"));
   // An integer stays exact as a double; integers and doubles share series.
   add(store, {metric("g", {}, {{"", std::int64_t{7}}}, 4000)}, 0);
   QCOMPARE(store.at(0).points.back().value, 7.0);
@@ -732,12 +735,12 @@ void TestInspectorModels::dump_file_feeds_the_models() {
   QCOMPARE(plot.points(0).back(), QPointF(20000, 19));
 }
 
-void TestInspectorModels::dump_in_tests_data() {
+void TestInspectorModels::captured_dumps_load() {
   // Dumps captured from a real daemon run by the ring tool's tests.
   const QDir dir(QString::fromLocal8Bit(qgetenv("BUCKY3_SOURCE_DIR")) +
                  QStringLiteral("/tests/data/dumps"));
   const auto files = dir.entryList({QStringLiteral("*.b3dump")}, QDir::Files);
-  if (files.isEmpty()) QSKIP("no dump in tests/data/dumps");
+  QVERIFY2(files.contains(QStringLiteral("statsd_linux_mix.b3dump")), qPrintable(dir.path()));
   for (const auto& file : files) {
     SeriesStore store(std::numeric_limits<std::int64_t>::max() / 4);
     DumpStream dump;
@@ -756,6 +759,14 @@ void TestInspectorModels::dump_in_tests_data() {
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
     model.refresh(store.time_span().second);
     QVERIFY(model.rowCount() > 0);
+    if (file == QStringLiteral("statsd_linux_mix.b3dump")) {
+      // Its first gauge, as debug_output printed it (statsd_linux_mix.debug.jsonl).
+      const auto temp = store.find("stats_gauges{host=golden,name=temp}");
+      QVERIFY(temp);
+      QCOMPARE(store.at(*temp).points.front().value, 23.0);
+      QCOMPARE(store.at(*temp).points.front().time_ms, 1796161645386);
+      QVERIFY(store.find("stats_counters{code=200,host=golden,name=hits,route=/api}.count"));
+    }
   }
 }
 

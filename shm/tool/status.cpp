@@ -26,7 +26,7 @@ namespace {
 
 // A module whose heartbeat is older than this while it should be running is
 // flagged stale: modules heartbeat every second, idle or not.
-constexpr std::int64_t stale_after_ms = 5000;
+constexpr std::int64_t stale_after_ms = shm::heartbeat_stale_after_ms;
 
 struct RingSample {
   std::string destination, source;
