@@ -56,6 +56,8 @@ class TestCarbonPlaintext : public QObject {
         << metric("m", {}, {{"", std::int64_t{-12}}}) << QByteArray("m -12 1764100000\n");
     QTest::newRow("sanitized tokens") << metric("a.b", {{"host", "x/y*z[1] w"}}, {{"p.q", 1.0}})
                                       << QByteArray("a_b.x_y_z_1__w.p_q 1 1764100000\n");
+    QTest::newRow("semicolon would start tags") << metric("m", {{"host", "a;b=c"}}, {{"", 1.0}})
+                                                << QByteArray("m.a_b=c 1 1764100000\n");
     QTest::newRow("control characters")
         << metric("m", {{"host", "a\tb\nc"}}, {{"", 1.0}}) << QByteArray("m.a_b_c 1 1764100000\n");
     QTest::newRow("empty tag left out") << metric("m", {{"host", ""}, {"name", "n"}}, {{"", 1.0}})

@@ -1,9 +1,9 @@
 // fuzz_plaintext: arbitrary buckets, tags and value names through the Graphite
 // encoder; every line must be "path value timestamp" with no space, control
 // character or empty token in the path.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -67,8 +67,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto name_and_tags = line.substr(0, first);
     for (const char c : name_and_tags) check(static_cast<unsigned char>(c) > ' ' && c != '\x7f');
     // Dots are fine in 1.1 tags; the path before them has no empty token.
-    const auto path = name_and_tags.substr(0, options.tags ? name_and_tags.find(';') : std::string_view::npos);
-    check(!path.empty() && path.front() != '.' && path.back() != '.' && path.find("..") == std::string_view::npos);
+    const auto path =
+        name_and_tags.substr(0, options.tags ? name_and_tags.find(';') : std::string_view::npos);
+    check(!path.empty() && path.front() != '.' && path.back() != '.' &&
+          path.find("..") == std::string_view::npos);
     if (options.tags && path.size() < name_and_tags.size()) {
       for (auto tags = name_and_tags.substr(path.size()); !tags.empty();) {
         check(tags.front() == ';');

@@ -31,8 +31,9 @@ std::int64_t seconds_of(std::int64_t ms) {
 
 void append_token(std::string_view token, std::string& out) {
   for (const char c : token) {
-    const bool replaced =
-        c == '/' || c == '.' || c == '*' || c == '[' || c == ']' || is_space_or_control(c);
+    // `;` too: carbon 1.1 reads it as the start of tags, in any name.
+    const bool replaced = c == '/' || c == '.' || c == '*' || c == '[' || c == ']' || c == ';' ||
+                          is_space_or_control(c);
     out += replaced ? '_' : c;
   }
 }
@@ -89,6 +90,7 @@ void append_lines(const shm::MetricView& metric, const PathOptions& options, std
     }
     if (tag.key == "bucket" || mapped(tag.key) || tag.value.empty()) continue;
     if (options.tags) {
+      if (tag.key.empty()) continue;  // carbon refuses a tag without a name
       graphite_tags += ';';
       append_tag_key(tag.key, graphite_tags);
       graphite_tags += '=';

@@ -33,8 +33,9 @@ struct EncodeStats {
 void append_lines(const shm::MetricView& metric, const PathOptions& options, std::int64_t now_s,
                   std::string& out, EncodeStats& stats);
 
-// A path token as Python Bucky3 wrote it: `/ . * [ ]` and whitespace to `_`
-// (whitespace and control characters would break the line).
+// A path token as Python Bucky3 wrote it, `/ . * [ ]` to `_`, and also `;`
+// (carbon 1.1 reads tags after it), whitespace and control characters (they
+// would break the line).
 void append_token(std::string_view token, std::string& out);
 // A Graphite 1.1 tag key or value: also `;` (and `=` in keys) to `_`, and a
 // value starting with `~` gets `_` first.
