@@ -169,6 +169,8 @@ class TestDockerStats : public QObject {
     QTest::newRow("docker 20.10, cgroup v1 split cpu/cpuacct, cgroupfs driver")
         << "docker20-cgroup1-cgroupfs";
     QTest::newRow("podman 4.9, cgroup v2, systemd and cgroupfs managers") << "podman4-cgroup2";
+    QTest::newRow("docker 24, cgroup v1 joint cpu,cpuacct, systemd driver")
+        << "docker24-cgroup1-systemd";
   }
   void golden() {
     QFETCH(QString, fixture);
