@@ -43,6 +43,7 @@ struct Agent {
   TempDir dir;
   int statsd_port = free_port(true);
   Process process;
+  std::vector<std::string> env;  // extra environment of the agent
 
   // `modules`: the YAML of the destination modules, indented under `modules:`.
   void start(const std::string& modules, bool linux_stats = false,
@@ -54,7 +55,7 @@ struct Agent {
                        std::to_string(statsd_port) + "\n";
     if (linux_stats) yaml += "  linux:\n    type: linux_stats\n";
     yaml += modules;
-    process.start({bucky3_binary(), dir.write("bucky3.yaml", yaml)}, dir.path());
+    process.start({bucky3_binary(), dir.write("bucky3.yaml", yaml)}, dir.path(), env);
     // Lines sent before the socket is bound would be lost.
     QVERIFY2(poll_until([&] { return process.err().find("listening on UDP") != std::string::npos; },
                         20s),
@@ -156,12 +157,28 @@ struct Standin {
   int port = free_port(false);
   Process process;
 
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/api/v1/write"; }
-  bool start(const std::string& script, const std::string& default_answer = "204") {
-    process.start({"/usr/bin/python3", source_dir() + "/tests/support/http_standin.py", "--port",
-                   std::to_string(port), "--dir", dir.path(), "--script", script, "--default",
-                   default_answer},
-                  dir.path());
+  bool tls = false;
+  std::string url() const {
+    return (tls ? "https" : "http") + std::string("://127.0.0.1:") + std::to_string(port) +
+           "/api/v1/write";
+  }
+  bool start(const std::string& script, const std::string& default_answer = "204",
+             const std::vector<std::string>& tls_files = {}) {
+    std::vector<std::string> argv{"/usr/bin/python3",
+                                  source_dir() + "/tests/support/http_standin.py",
+                                  "--port",
+                                  std::to_string(port),
+                                  "--dir",
+                                  dir.path(),
+                                  "--script",
+                                  script,
+                                  "--default",
+                                  default_answer};
+    if (!tls_files.empty()) {
+      tls = true;
+      argv.insert(argv.end(), {"--tls", tls_files[0], tls_files[1]});
+    }
+    process.start(argv, dir.path());
     return poll_until([&] { return send_tcp(port, ""); }, 10s);
   }
   std::vector<Received> requests() {
@@ -357,6 +374,38 @@ class TestE2eRemoteWrite : public QObject {
     // base64("bucky:s3cret")
     QCOMPARE(header(basic.requests()[0].headers, "Authorization"),
              std::string("Basic YnVja3k6czNjcmV0"));
+  }
+
+  // https:// with OpenSSL's default verify paths (the system's CAs): a certificate
+  // signed by a CA they hold (SSL_CERT_FILE adds ours) is taken, the same
+  // certificate without it is refused and nothing is sent.
+  void https_with_the_system_cas() {
+    TempDir certs;
+    const auto cert = certs.path() + "/cert.pem", key = certs.path() + "/key.pem";
+    QCOMPARE(run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                          "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                          "-addext", "subjectAltName=IP:127.0.0.1"}),
+             0);
+    Standin trusted, untrusted;
+    QVERIFY(trusted.start("", "204", {cert, key}));
+    QVERIFY(untrusted.start("", "204", {cert, key}));
+    Agent agent;
+    agent.env = {"SSL_CERT_FILE=" + cert};
+    agent.start(rw_module("rw", trusted.url()));
+    agent.send(counters("tls", 0, 3));
+    QVERIFY2(poll_until([&] { return trusted.any_sample_contains("name=tls_2,"); }, 30s),
+             agent.process.err().c_str());
+    Agent refusing;  // the system's CAs only
+    refusing.start(rw_module("rw", untrusted.url()));
+    refusing.send(counters("tls", 0, 3));
+    QVERIFY2(poll_until(
+                 [&] {
+                   return refusing.process.err().find("certificate verify failed") !=
+                          std::string::npos;
+                 },
+                 30s),
+             refusing.process.err().c_str());
+    QVERIFY(untrusted.requests().empty());
   }
 
   // 500 twice, then 204: the same request is sent again until it is taken.

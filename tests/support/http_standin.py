@@ -8,11 +8,13 @@ answer given). Answers come from --script, one entry per request, then --default
   429:2               429 with Retry-After: 2
   hang                read the request, never answer, keep the connection open
 Usage: http_standin.py --port P --dir D [--script 500,500,204] [--default 204]
+                       [--tls CERT KEY]   (HTTPS with that certificate)
 """
 import argparse
 import http.server
 import json
 import os
+import ssl
 import threading
 import time
 
@@ -26,6 +28,7 @@ def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--script", default="")
     parser.add_argument("--default", default="204")
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     args = parser.parse_args()
     script = [s for s in args.script.split(",") if s]
 
@@ -63,6 +66,10 @@ def main():
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
+    if args.tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls[0], args.tls[1])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     server.serve_forever()
 
 
