@@ -164,7 +164,8 @@ class TestReplay : public QObject {
                                << "--config CONFIG";
     QTest::newRow("unknown module")
         << QStringList{"replay", dump, "--config", config, "--module", "nope"} << 2
-        << "has no module \"nope\" (destinations: out, text_out, prom, rw)";
+        << "has no module \"nope\" (destinations: out, text_out, prom, rw, influx_udp, "
+           "influx_http, carbon, carbon_tags)";
     QTest::newRow("a source") << QStringList{"replay", dump,       "--config",
                                              config,   "--module", "statsd"}
                               << 2 << "a source";
