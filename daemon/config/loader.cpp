@@ -23,6 +23,7 @@
 #include "daemon/config/config.h"
 #include "daemon/config/interpolate.h"
 #include "daemon/config/scalars.h"
+#include "daemon/config/tree.h"
 
 namespace bucky3::config {
 
@@ -146,7 +147,11 @@ class Loader {
     if (documents.size() > 1) {
       fail(documents[1], "", "the config must be one YAML document, found a second one");
     }
-    const YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
+    return validate(documents.empty() ? YAML::Node() : documents[0]);
+  }
+
+  // Interpolation and validation of a parsed tree (load_config_tree()).
+  Config validate(const YAML::Node& root) {
     Config config;
     config.path = file_;
     if (!root.IsMap()) {
@@ -867,6 +872,11 @@ const ModuleConfig* Config::find(std::string_view name) const {
 Config load_config_text(std::string_view yaml, const std::string& display_path,
                         const ModuleCheck& check) {
   return Loader(display_path, process_env, check).load(yaml);
+}
+
+Config load_config_tree(const YAML::Node& root, const std::string& display_path,
+                        const EnvLookup& env, const ModuleCheck& check) {
+  return Loader(display_path, env, check).validate(root);
 }
 
 Config load_config_file(const std::string& path, const ModuleCheck& check) {

@@ -13,10 +13,11 @@ class ConfigNode {
   enum class Kind { null, scalar, list, map };
   struct Entry;
 
-  ConfigNode() = default;
+  // Defined below Entry: clang needs Entry complete where the vector of
+  // entries may be destroyed (an exception in a constructor).
+  ConfigNode();
   // The loader builds nodes; a module only reads them.
-  ConfigNode(Kind kind, std::string file, int line, int col, std::string path)
-      : kind_(kind), file_(std::move(file)), line_(line), col_(col), path_(std::move(path)) {}
+  ConfigNode(Kind kind, std::string file, int line, int col, std::string path);
 
   Kind kind() const { return kind_; }
   const std::string& path() const { return path_; }  // "modules.statsd.histogram_bins[0]"
@@ -58,5 +59,9 @@ struct ConfigNode::Entry {
   ConfigNode key_node;
   ConfigNode value;
 };
+
+inline ConfigNode::ConfigNode() = default;
+inline ConfigNode::ConfigNode(Kind kind, std::string file, int line, int col, std::string path)
+    : kind_(kind), file_(std::move(file)), line_(line), col_(col), path_(std::move(path)) {}
 
 }  // namespace bucky3::config
