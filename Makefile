@@ -28,6 +28,7 @@ test: build
 
 # Debian packages bucky3 and bucky3-inspector in $(BUILD)/packages (cmake/Packaging.cmake).
 package: build
+	rm -f $(BUILD)/packages/*.deb $(BUILD)/packages/*.deb.sha256
 	cd $(BUILD) && cpack -G DEB
 
 # Builds the packages, lints, installs, runs and purges them (installs system-wide).
