@@ -41,9 +41,11 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== compare_statsd.sh --seconds $seconds, started $started, load average $load_before," \
   "$(nproc) cores, $(uname -r)"
 echo
-"$here/statsd_ingest.sh" --seconds "$seconds" | tee "$work/ingest.txt"
+"$here/statsd_ingest.sh" --seconds "$seconds" | tee "$work/ingest.txt" ||
+  { echo "$0: step 'bucky3 and the raw ceiling (statsd_ingest.sh)' failed: its message is above" >&2; exit 2; }
 echo
-"$here/statsd_peers.sh" --seconds "$seconds" --peers "$peers" | tee "$work/peers.txt"
+"$here/statsd_peers.sh" --seconds "$seconds" --peers "$peers" | tee "$work/peers.txt" ||
+  { echo "$0: step 'the other servers (statsd_peers.sh)' failed: its message is above" >&2; exit 2; }
 finished=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -66,6 +68,16 @@ def put(server, workload, cell):
 
 def number(text):
     return float(text.replace(",", ""))
+
+def parse(server, workload, line, fields, indexes):
+    """(mark, *numbers at indexes), or a "failed" cell naming the line it could not read."""
+    try:
+        mark, fields = split_mark(fields)
+        put(server, workload, (mark, *(number(fields[i]) for i in indexes)))
+    except (ValueError, IndexError):
+        print(f"compare_statsd.sh: cannot read the figures of {server} / {workload} in: {line.strip()}",
+              file=sys.stderr)
+        put(server, workload, ("failed", None, None))
 
 def split_mark(fields):
     mark = ""
@@ -90,17 +102,14 @@ for line in open(sys.argv[1]):
         if len(head) < 3 or head[-2] != "raw":
             continue
         workload = " ".join(head[:-2])
-        mark, fields = split_mark(parts[2].split())
         # lines/s, datagrams/s, loss%, rx CPU s/M
-        put("raw recvmmsg ceiling (no parsing)", workload,
-            (mark, number(fields[0]), number(fields[3])))
+        parse("raw recvmmsg ceiling (no parsing)", workload, line, parts[2].split(), (0, 3))
     elif section == "bucky3" and len(parts) >= 4:
         workload = parts[0].strip()
         if workload not in names:
             continue
-        mark, fields = split_mark(parts[2].split())
         # lines/s, loss%, CPU s/M
-        put("bucky3 statsd_server", workload, (mark, number(fields[0]), number(fields[2])))
+        parse("bucky3 statsd_server", workload, line, parts[2].split(), (0, 2))
 
 for line in open(sys.argv[2]):
     parts = [p.strip() for p in line.rstrip("\n").split("|")]
@@ -111,8 +120,7 @@ for line in open(sys.argv[2]):
     if not fields or fields[0] in ("n/a", "failed"):
         put(server, workload, (fields[0] if fields else "n/a", None, None))
         continue
-    mark, fields = split_mark(fields)
-    put(server, workload, (mark, number(fields[0]), number(fields[2])))
+    parse(server, workload, line, fields, (0, 2))
 
 def cell(entry):
     if entry is None:

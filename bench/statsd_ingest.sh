@@ -14,6 +14,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 build=${BUCKY3_BUILD_DIR:-$here/../build}
 bucky3=${BUCKY3:-$build/bin/bucky3}
 bench=${BENCH:-$build/bin/bench_udp_ceiling}
@@ -58,29 +59,42 @@ modules:
     type: debug_output
     format: json
 YAML
+  bench_step "start bucky3 for workload $workload"
   taskset -c 1 "$bucky3" "$work/bucky3.yaml" > "$work/out.jsonl" 2> "$work/err.log" &
   agent_pid=$!
   # Poll until the UDP socket is bound (its log line), never a fixed sleep.
+  local listening=
   for _ in $(seq 200); do
-    grep -q "listening on UDP" "$work/err.log" && break
+    grep -q "listening on UDP" "$work/err.log" && { listening=1; break; }
+    kill -0 "$agent_pid" 2> /dev/null || bench_fail "bucky3 exited: $(tail -3 "$work/err.log")"
     sleep 0.05
   done
-  statsd_pid=$(sed -n 's/.*started statsd_server (statsd_server) as pid \([0-9]*\).*/\1/p' "$work/err.log" | head -1)
-  read -r datagrams lines elapsed < <("$bench" --generate "$port" --workload "$workload" \
-    --datagrams-per-second "$rate" --seconds "$seconds")
+  [ -n "$listening" ] || bench_fail "statsd_server not listening after 10 s: $(tail -3 "$work/err.log")"
+  # The module's pid from the process tree (the supervisor's child titled
+  # "bucky3: statsd_server"), not from the log.
+  statsd_pid=$(bench_wait_module_pid "$agent_pid" statsd_server)
+  bench_step "generate workload $workload at ${rate:-0} datagrams/s"
+  "$bench" --generate "$port" --workload "$workload" --datagrams-per-second "$rate" \
+    --seconds "$seconds" > "$work/generated.txt" || bench_fail "bench_udp_ceiling --generate failed"
+  read -r datagrams lines elapsed < "$work/generated.txt" || true
+  bench_number "datagrams sent" "${datagrams:-}"
+  bench_number "lines sent" "${lines:-}"
+  bench_number "seconds sent" "${elapsed:-}"
   # Let the agent empty its socket queue: what is still queued at SIGTERM is lost.
+  bench_step "drain statsd_server (pid $statsd_pid)"
   local previous=-1 now
   for _ in $(seq 40); do
-    now=$(awk '{print $14 + $15}' "/proc/$statsd_pid/stat")
+    now=$(bench_cpu_ticks "$statsd_pid") || exit 2
     [ "$now" = "$previous" ] && break
     previous=$now
     sleep 0.25
   done
   local ticks
-  ticks=$(awk '{print $14 + $15}' "/proc/$statsd_pid/stat")
+  ticks=$(bench_cpu_ticks "$statsd_pid") || exit 2
   kill -TERM "$agent_pid"
   wait "$agent_pid" || true
   agent_pid=
+  bench_step "count the lines debug_output printed"
   local received
   received=$(python3 -c '
 import json, sys
@@ -89,7 +103,8 @@ for line in open(sys.argv[1]):
     metric = json.loads(line)
     if metric["bucket"] == "stats_counters":
         total += metric["values"]["count"]
-print(int(total))' "$work/out.jsonl")
+print(int(total))' "$work/out.jsonl") || bench_fail "debug_output wrote something that is not JSON Lines"
+  bench_number "lines received" "$received"
   echo "$lines $received $elapsed $datagrams $(python3 -c "print($ticks / $(getconf CLK_TCK))")"
 }
 
@@ -102,20 +117,33 @@ for line in open(sys.argv[1]):
         fields = [f for f in line.split("|")[2].split() if f not in (">=", "<")]
         print(fields[0].replace(",", ""))' "$work/ceiling.txt")
 
+# After run_step (in a subshell, whose failure message is already on stderr):
+# every figure is a number, and there is something to divide by.
+check_step() {
+  bench_step "workload $workload, after a step"
+  for value in "${sent:-}" "${received:-}" "${elapsed:-}" "${datagrams:-}" "${cpu:-}"; do
+    bench_number "a figure of the step (sent received seconds datagrams cpu: '${sent:-} ${received:-} ${elapsed:-} ${datagrams:-} ${cpu:-}')" "$value"
+  done
+  [ "$sent" -gt 0 ] && [ "$datagrams" -gt 0 ] || bench_fail "the generator sent nothing"
+  python3 -c "import sys; sys.exit(0 if $elapsed > 0 else 1)" || bench_fail "the step lasted 0 s"
+}
+
 names=("1 line per datagram" "1400 B datagrams" "1400 B, 3 tags per line")
 echo
 echo "== bucky3 statsd_server end to end (core 1), generator on core 0, $seconds s steps"
 printf '%-24s | %16s %7s | %15s %7s %12s | %s\n' workload "flat-out lines/s" loss \
   "< 1% loss lines/s" loss "CPU s/M lines" "x raw ceiling"
 for workload in 0 1 2; do
-  read -r sent received elapsed datagrams cpu < <(run_step "$workload" 0)
+  read -r sent received elapsed datagrams cpu < <(run_step "$workload" 0) || true
+  check_step
   flat_rate=$(python3 -c "print($received / $elapsed)")
   flat_loss=$(python3 -c "print(100 * (1 - $received / $sent))")
   best_rate=$flat_rate best_loss=$flat_loss best_cpu=$cpu best_received=$received mark=">="
   pace=$(python3 -c "print($received / ($sent / $datagrams) / $elapsed)")
   attempt=0
   while python3 -c "import sys; sys.exit(0 if $best_loss >= $loss_bound else 1)" && [ $attempt -lt 8 ]; do
-    read -r sent received elapsed datagrams cpu < <(run_step "$workload" "$pace")
+    read -r sent received elapsed datagrams cpu < <(run_step "$workload" "$pace") || true
+    check_step
     best_rate=$(python3 -c "print($received / $elapsed)")
     best_loss=$(python3 -c "print(100 * (1 - $received / $sent))")
     best_cpu=$cpu best_received=$received mark=""

@@ -32,6 +32,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 peers_dir=$here/peers
 build=${BUCKY3_BUILD_DIR:-$here/../build}
 bench=${BENCH:-$build/bin/bench_udp_ceiling}
@@ -122,7 +123,7 @@ udp_socket() {
   echo "$sockets $queued $drops"
 }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_ticks() { bench_cpu_ticks "$1"; }
 
 # The peer's own count of lines, cumulative; -1 when it has none.
 netdata_counted() {  # prints "counted collected_at_seconds"
@@ -209,10 +210,16 @@ peer_step() {
     netdata) read -r counted0 _ < <(netdata_counted) ;;
     etsy) read -r _ counted0 _ _ < <(etsy_stats) ;;
   esac
+  bench_step "$peer workload $workload: CPU before the step"
   ticks0=$(cpu_ticks "$peer_pid")
   local datagrams lines elapsed
+  bench_step "$peer workload $workload: generate at ${rate} datagrams/s"
   read -r datagrams lines elapsed < <("$bench" --generate "$port" --workload "$workload" \
-    --datagrams-per-second "$rate" --seconds "$seconds")
+    --datagrams-per-second "$rate" --seconds "$seconds") || true
+  bench_number "datagrams sent" "${datagrams:-}"
+  bench_number "lines sent" "${lines:-}"
+  bench_number "seconds sent" "${elapsed:-}"
+  [ "$datagrams" -gt 0 ] || bench_fail "the generator sent nothing"
   # Let the peer empty its socket queue (at most 10 s), then read its drops and CPU.
   for _ in $(seq 100); do
     read -r _ queued _ < <(udp_socket "$port")
@@ -220,6 +227,7 @@ peer_step() {
     sleep 0.1
   done
   read -r _ _ drops1 < <(udp_socket "$port")
+  bench_step "$peer workload $workload: CPU after the step"
   ticks1=$(cpu_ticks "$peer_pid")
   local drained_at
   drained_at=$(date +%s.%N)
@@ -242,6 +250,11 @@ peer_step() {
         sleep 0.1
       done ;;
   esac
+  bench_step "$peer workload $workload: the peer's own counts"
+  for value in "$counted0" "$counted1" "$drops0" "$drops1"; do
+    [[ $value =~ ^-?[0-9]+([.][0-9]+)?([eE][-+]?[0-9]+)?$ ]] ||
+      bench_fail "a count read from $peer is '$value', not a number (counted $counted0 -> $counted1, drops $drops0 -> $drops1)"
+  done
   "$py" - "$lines" "$datagrams" "$elapsed" "$((drops1 - drops0))" "$((ticks1 - ticks0))" \
     "$(getconf CLK_TCK)" "$counted0" "$counted1" <<'PY'
 import sys
@@ -251,6 +264,18 @@ missing = -1 if counted0 < 0 else max(0, lines - (counted1 - counted0))
 received = lines - max(drop_lines, missing)
 print(int(lines), int(received), elapsed, int(datagrams), ticks / hz, int(drop_lines), int(missing))
 PY
+}
+
+# After peer_step (in a subshell, whose failure message is already on stderr):
+# every figure is a number. missing is -1 for a peer without its own count.
+check_step() {
+  bench_step "$peer workload $workload, after a step"
+  local value
+  for value in "${sent:-}" "${received:-}" "${elapsed:-}" "${datagrams:-}" "${cpu:-}" "${drop_lines:-}"; do
+    bench_number "a figure of the step ('${sent:-} ${received:-} ${elapsed:-} ${datagrams:-} ${cpu:-} ${drop_lines:-}')" "$value"
+  done
+  [[ ${missing:-} =~ ^-?[0-9]+$ ]] || bench_fail "missing lines is '${missing:-}', not a number"
+  [ "$sent" -gt 0 ] || bench_fail "the generator sent nothing"
 }
 
 names=("1 line per datagram" "1400 B datagrams" "1400 B, 3 tags per line")
@@ -278,7 +303,8 @@ for peer in $peers; do
         failed "" "" "did not start"
       continue
     fi
-    read -r sent received elapsed datagrams cpu drop_lines missing < <(peer_step "$peer" "$workload" 0)
+    read -r sent received elapsed datagrams cpu drop_lines missing < <(peer_step "$peer" "$workload" 0) || true
+    check_step
     echo "  $peer w$workload flat out: sent $sent received $received in $elapsed s, drops $drop_lines lines, missing $missing, cpu $cpu s" >&2
     flat_rate=$("$py" -c "print($received / $elapsed)")
     flat_loss=$("$py" -c "print(100 * (1 - $received / $sent) if $sent else 100)")
@@ -286,7 +312,8 @@ for peer in $peers; do
     pace=$("$py" -c "print($received / ($sent / $datagrams) / $elapsed)")
     attempt=0
     while "$py" -c "import sys; sys.exit(0 if $best_loss >= $loss_bound else 1)" && [ $attempt -lt 8 ]; do
-      read -r sent received elapsed datagrams cpu drop_lines missing < <(peer_step "$peer" "$workload" "$pace")
+      read -r sent received elapsed datagrams cpu drop_lines missing < <(peer_step "$peer" "$workload" "$pace") || true
+      check_step
       echo "  $peer w$workload at $pace datagrams/s: sent $sent received $received in $elapsed s, drops $drop_lines lines, missing $missing, cpu $cpu s" >&2
       best_rate=$("$py" -c "print($received / $elapsed)")
       best_loss=$("$py" -c "print(100 * (1 - $received / $sent) if $sent else 100)")
