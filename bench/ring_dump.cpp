@@ -3,8 +3,10 @@
 // and unthrottled, each without and with a real `bucky3-ring dump` process
 // observing the ring; the observer's own CPU; capture bytes per million metrics
 // beside the raw batch bytes. Numbers only, no pass/fail.
+// Also how the consumer's futex waits ended and how late the sleeping ones woke
+// (--consumer yield: a consumer that never sleeps, for comparison).
 // Usage: bench_ring_dump [--seconds S] [--rate METRICS_PER_S] [--ring-tool PATH] [--capture-dir
-// DIR]
+// DIR] [--consumer futex|yield]
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -26,6 +28,7 @@
 #include "shm/batch_codec.h"
 #include "shm/health.h"
 #include "shm/segment.h"
+#include "shm/wait_stats.h"
 
 using namespace bucky3::shm;
 using Clock = std::chrono::steady_clock;
@@ -34,6 +37,7 @@ namespace {
 
 const std::string instance = "benchdump" + std::to_string(getpid());
 std::string capture_dir = "/tmp";  // --capture-dir: where the dump file goes
+bool yield_consumer = false;       // --consumer yield: never sleeps, sched_yield() when empty
 constexpr int kMetricsPerBatch = 30;
 
 void pin_to_cpu(int cpu) {
@@ -81,6 +85,19 @@ struct Run {
   std::uint64_t capture_bytes = 0, raw_bytes = 0;
   std::uint64_t captured = 0, missed = 0;  // batches, from the dump's summary line
   std::string observer_summary;
+  // The consumer's waits (wait_for_data): how they ended, and how late the ones
+  // that slept found the ring (the wake-up latency, and the backlog it left).
+  std::uint64_t sleeps = 0, woken = 0, timeouts = 0, timeouts_with_data = 0;
+  std::uint64_t slow_wakes = 0;  // slept, woke with data after over 5 ms
+  std::uint64_t full_wakes = 0;  // slept, woke to a ring with less room than a batch
+  std::uint64_t max_wake_us = 0;
+  std::uint64_t max_backlog_pct = 0;
+};
+
+// What the consumer child sends back through the pipe.
+struct ConsumerReport {
+  std::uint64_t consumed, sleeps, woken, timeouts, timeouts_with_data, slow_wakes, full_wakes,
+      max_wake_us, max_backlog_pct;
 };
 
 // Producer and consumer are child processes (as in the agent); the observer is
@@ -104,18 +121,43 @@ Run run(const std::vector<std::vector<std::byte>>& batches, double rate, double 
     DecodedBatch decoded;
     std::uint64_t consumed = 0;
     std::uint64_t metrics = 0;
+    ConsumerReport report_{};
+    const auto capacity = seg.ring_capacity();
     for (;;) {
       while (auto record = reader.peek()) {
         if (record->size() == 8) {  // the end marker
           reader.commit();
-          if (::write(report[1], &consumed, sizeof consumed) < 0) _exit(1);
+          const auto& w = thread_wait_stats();
+          report_.consumed = consumed;
+          report_.sleeps = w.sleeps;
+          report_.woken = w.woken;
+          report_.timeouts = w.timeouts;
+          report_.timeouts_with_data = w.timeouts_with_data;
+          if (::write(report[1], &report_, sizeof report_) < 0) _exit(1);
           _exit(metrics == 0);
         }
         if (!decode_batch(*record, decoded)) metrics += decoded.metrics.size();
         reader.commit();
         ++consumed;
       }
-      seg.wait_for_data(std::chrono::milliseconds(100));
+      if (yield_consumer) {
+        std::this_thread::yield();
+        continue;
+      }
+      const auto sleeps = thread_wait_stats().sleeps;
+      const auto start = Clock::now();
+      const bool data = seg.wait_for_data(std::chrono::milliseconds(100));
+      if (!data || thread_wait_stats().sleeps == sleeps) continue;
+      const auto us = static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
+      const auto backlog = reader.backlog_bytes();
+      // The first wake of a run waits for the producer to start: not a latency.
+      if (consumed > 0) {
+        report_.max_wake_us = std::max(report_.max_wake_us, us);
+        if (us > 5000) ++report_.slow_wakes;
+        report_.max_backlog_pct = std::max(report_.max_backlog_pct, 100 * backlog / capacity);
+        if (capacity - backlog < 8192) ++report_.full_wakes;  // no room for a ~6.6 KB batch
+      }
     }
   }
 
@@ -184,8 +226,17 @@ Run run(const std::vector<std::vector<std::byte>>& batches, double rate, double 
   result.seconds = double(msg[2]) / 1e9;
   ::wait4(consumer, &status, 0, &usage);
   result.consumer_cpu = cpu_seconds(usage);
-  if (::read(report[0], &result.consumed, sizeof result.consumed) != sizeof result.consumed)
-    std::abort();
+  ConsumerReport report_{};
+  if (::read(report[0], &report_, sizeof report_) != sizeof report_) std::abort();
+  result.consumed = report_.consumed;
+  result.sleeps = report_.sleeps;
+  result.woken = report_.woken;
+  result.timeouts = report_.timeouts;
+  result.timeouts_with_data = report_.timeouts_with_data;
+  result.slow_wakes = report_.slow_wakes;
+  result.full_wakes = report_.full_wakes;
+  result.max_wake_us = report_.max_wake_us;
+  result.max_backlog_pct = report_.max_backlog_pct;
   if (observer > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     ::kill(observer, SIGINT);
@@ -236,6 +287,20 @@ void print(const char* label, const Run& r, const Run* baseline) {
                : 1.0,
       static_cast<unsigned long long>(r.dropped), 100 * r.producer_cpu / r.seconds,
       metrics_in / 1e6, 100 * r.consumer_cpu / r.seconds);
+  if (yield_consumer) {
+    std::printf("\n    consumer never sleeps (--consumer yield)");
+  } else {
+    std::printf(
+        "\n    consumer waits: %llu slept, %llu woken by the doorbell, %llu timeouts (%llu with a "
+        "record waiting); %llu woke over 5 ms after the sleep began, longest %.1f ms; %llu woke "
+        "to a ring with no room for a batch; fullest ring at a wake %llu %%",
+        static_cast<unsigned long long>(r.sleeps), static_cast<unsigned long long>(r.woken),
+        static_cast<unsigned long long>(r.timeouts),
+        static_cast<unsigned long long>(r.timeouts_with_data),
+        static_cast<unsigned long long>(r.slow_wakes), double(r.max_wake_us) / 1000.0,
+        static_cast<unsigned long long>(r.full_wakes),
+        static_cast<unsigned long long>(r.max_backlog_pct));
+  }
   if (r.capture_bytes && r.captured) {
     const double million = double(r.captured) * kMetricsPerBatch / 1e6;
     const double raw_mb =
@@ -277,10 +342,13 @@ int main(int argc, char** argv) {
       ring_tool = argv[i + 1];
     else if (flag == "--capture-dir")
       capture_dir = argv[i + 1];
+    else if (flag == "--consumer" &&
+             (std::string(argv[i + 1]) == "yield" || std::string(argv[i + 1]) == "futex"))
+      yield_consumer = std::string(argv[i + 1]) == "yield";
     else {
       std::fprintf(stderr,
                    "usage: bench_ring_dump [--seconds S] [--rate METRICS_PER_S] [--ring-tool PATH] "
-                   "[--capture-dir DIR]\n");
+                   "[--capture-dir DIR] [--consumer futex|yield]\n");
       return 2;
     }
   }

@@ -9,6 +9,7 @@
 #include "shm/futex.h"
 #include "shm/layout.h"
 #include "shm/shm_file.h"
+#include "shm/wait_stats.h"
 
 namespace bucky3::shm {
 
@@ -201,14 +202,20 @@ bool any_unread(const SegmentLayout& layout, const RingDescriptor* rings) {
 
 }  // namespace
 
+WaitStats& thread_wait_stats() {
+  thread_local WaitStats stats;
+  return stats;
+}
+
 bool DestinationSegment::wait_for_data(std::chrono::milliseconds timeout) {
   auto& layout = *mapping_->layout();
   const auto* rings = mapping_->rings();
-  if (any_unread(layout, rings)) return true;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
   if (mapping_->access == Access::read_only) {
+    if (any_unread(layout, rings)) return true;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::vector<std::uint64_t> seen(layout.ring_count);
     for (std::size_t i = 0; i < seen.size(); ++i) {
+      // relaxed: only compared with later loads; the acquire below orders the bytes.
       seen[i] = rings[i].header.write_pos.load(std::memory_order_relaxed);
     }
     for (;;) {
@@ -220,27 +227,59 @@ bool DestinationSegment::wait_for_data(std::chrono::milliseconds timeout) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
+  auto& stats = thread_wait_stats();
+  ++stats.calls;
+  if (any_unread(layout, rings)) {
+    ++stats.early;
+    return true;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   // A short spin catches a producer that is about to publish, without a syscall
   // on either side; it is bounded so an idle consumer still sleeps at once.
   for (int spin = 0; spin < 200; ++spin) {
     __builtin_ia32_pause();
-    if (any_unread(layout, rings)) return true;
+    if (any_unread(layout, rings)) {
+      ++stats.early;
+      return true;
+    }
   }
+  // Why no wake is lost (docs/SHM.md, "Why no wake-up is lost"): a producer
+  // stores write_pos, then a seq_cst fence, then loads sleepers; we store
+  // sleepers, then a seq_cst fence, then load write_pos (the last look). Of two
+  // seq_cst fences one comes first in their single total order, so either the
+  // producer sees our 1 (and rings, below) or our last look sees its record.
+  // A ring that comes after our last look changes `sequence`, which we loaded
+  // before that look, so FUTEX_WAIT either returns EAGAIN at once or is queued
+  // before the FUTEX_WAKE (the kernel compares under the queue's lock).
   auto& bell = layout.doorbell;
-  // relaxed + seq_cst fence: pairs with the seq_cst fence in RingWriter::try_write
-  // between its write_pos store and its sleepers load (Dekker): either it sees
-  // our 1 and rings, or we see its record below.
+  // relaxed + seq_cst fence: the store half of our side of the Dekker pair; the
+  // fence pairs with the seq_cst fence in RingWriter::try_write between its
+  // write_pos store and its sleepers load. Only the consumer stores sleepers.
   bell.sleepers.store(1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  // acquire: pairs with the producer's release increment; loaded before the
-  // last look, so a ring between that look and the futex call changes the word
-  // and FUTEX_WAIT returns at once.
+  // acquire: pairs with the producer's release fetch_add; loaded before the last
+  // look, so a ring after that look makes FUTEX_WAIT return at once (EAGAIN),
+  // and a ring we see here comes after its record, which the look then finds.
   const auto sequence = bell.sequence.load(std::memory_order_acquire);
-  if (!any_unread(layout, rings)) {
+  if (any_unread(layout, rings)) {
+    ++stats.last_look;
+  } else {
     const auto left = deadline - std::chrono::steady_clock::now();
-    if (left > std::chrono::nanoseconds::zero()) detail::futex_wait(bell.sequence, sequence, left);
+    if (left > std::chrono::nanoseconds::zero()) {
+      ++stats.sleeps;
+      const int outcome = detail::futex_wait(bell.sequence, sequence, left);
+      const bool timed_out = outcome == ETIMEDOUT;
+      if (outcome == 0) ++stats.woken;
+      if (outcome == EAGAIN) ++stats.word_changed;
+      if (outcome == EINTR) ++stats.interrupted;
+      if (timed_out) ++stats.timeouts;
+      if (timed_out && any_unread(layout, rings)) ++stats.timeouts_with_data;
+    }
   }
-  // relaxed: a stale 1 only costs a producer one needless wake.
+  // relaxed: a stale 1 only costs a producer one needless FUTEX_WAKE. A producer
+  // that reads this 0 instead of our 1 and so does not ring is ordered, by the
+  // same fences, before our next call's last look, which then sees its record
+  // (the next call stores 1 after this 0, and the producer did not see that 1).
   bell.sleepers.store(0, std::memory_order_relaxed);
   return any_unread(layout, rings);
 }

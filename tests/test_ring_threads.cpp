@@ -2,12 +2,17 @@
 // three threads sharing one mapping, so ThreadSanitizer (which cannot see across
 // processes) checks the memory orders of shm/ring.cpp; the CI builds this test
 // alone with -fsanitize=thread (make tsan-test). Also a plain unit test.
+#include <pthread.h>
+#include <sched.h>
+
 #include <QtTest>
 #include <atomic>
 #include <cstring>
+#include <random>
 #include <thread>
 
 #include "shm/segment.h"
+#include "shm/wait_stats.h"
 
 using namespace bucky3::shm;
 using namespace std::chrono_literals;
@@ -30,6 +35,15 @@ bool intact(std::span<const std::byte> bytes, std::uint64_t& i) {
   for (std::size_t k = 8; k < bytes.size(); ++k)
     if (bytes[k] != std::byte((i * 7) & 0xff)) return false;
   return true;
+}
+
+// Pins the calling thread to one CPU (modulo the CPUs there are), so producer and
+// consumer run at the same time instead of taking turns on one core.
+void pin_to_cpu(unsigned cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu % std::max(1u, std::thread::hardware_concurrency()), &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
 std::string instance() {
@@ -108,6 +122,101 @@ class TestRingThreads : public QObject {
     const auto stats = segment.ring_stats(0);
     QCOMPARE(stats.records_written, kRecords);
     QCOMPARE(stats.read_pos, stats.write_pos);
+  }
+
+  // The doorbell never loses a wake. One record in flight at a time: the producer
+  // publishes record i (alternating two rings), after a random pause that lands
+  // its publish anywhere in the consumer's cycle (while it drains, spins, stores
+  // `sleepers`, takes its last look, enters FUTEX_WAIT or sleeps), and waits until
+  // the consumer took it. Every wait is woken by that record's doorbell, so a wait
+  // that ends by its (long) timeout with the record there is a lost wake: counted
+  // (WaitStats::timeouts_with_data), not timed. The producer maps the segment a
+  // second time, so the futex word sits at two addresses of one file, as it does
+  // between processes.
+  void no_wake_is_lost() {
+    SegmentOptions options;
+    options.ring_size_bytes = 64 << 10;
+    auto segment = DestinationSegment::create(instance(), "dest", {"a", "b"}, options);
+    constexpr std::uint64_t kRecords = 8000;
+    constexpr auto kTimeout = 2000ms;  // far beyond any wake-up; only a lost wake reaches it
+    constexpr std::uint64_t kGiveUpAfter = 3;  // lost wakes before we stop (each costs kTimeout)
+    // release by the consumer after each commit, acquire by the producer: record i
+    // is gone before i + 1 comes. Also the stop flag when the consumer gives up.
+    std::atomic<std::uint64_t> consumed{0};
+    std::atomic<bool> gave_up{false};  // release by the consumer, acquire by the producer
+    std::uint64_t published = 0, failed_writes = 0;
+    std::thread producer([&] {
+      pin_to_cpu(0);
+      auto mapping = DestinationSegment::open(instance(), "dest", Access::read_write);
+      RingWriter a(mapping, 0), b(mapping, 1);
+      std::mt19937 rng(17);
+      for (std::uint64_t i = 0; i < kRecords; ++i) {
+        switch (rng() % 5) {
+          case 0: break;  // at once: the consumer is still draining or spinning
+          case 1:
+          case 2:  // a few hundred ns to tens of us: around `sleepers = 1` and FUTEX_WAIT
+            for (auto n = rng() % 4000; n > 0; --n) __builtin_ia32_pause();
+            break;
+          case 3: std::this_thread::yield(); break;
+          case 4: std::this_thread::sleep_for(std::chrono::microseconds(rng() % 200)); break;
+        }
+        if (!(i % 2 ? b : a).try_write(record(i))) ++failed_writes;
+        ++published;
+        // Spin (yield only now and then), so the next publish follows the consumer's
+        // commit closely enough to land in its spin, its last look or its futex call.
+        for (std::uint64_t spins = 1; consumed.load(std::memory_order_acquire) <= i; ++spins) {
+          if (gave_up.load(std::memory_order_acquire)) return;
+          __builtin_ia32_pause();
+          if (spins % 4096 == 0) std::this_thread::yield();
+        }
+      }
+    });
+    std::uint64_t got = 0, out_of_order = 0, torn = 0;
+    WaitStats stats;
+    std::thread consumer([&] {
+      pin_to_cpu(1);
+      RingReader a(segment, 0), b(segment, 1);
+      thread_wait_stats() = {};
+      while (got < kRecords) {
+        for (auto* reader : {&a, &b}) {
+          while (const auto record = reader->peek()) {
+            std::uint64_t i = 0;
+            if (!intact(*record, i)) ++torn;
+            if (i != got) ++out_of_order;
+            reader->commit();
+            ++got;
+            consumed.store(got, std::memory_order_release);
+          }
+        }
+        if (got == kRecords) break;
+        if (thread_wait_stats().timeouts_with_data >= kGiveUpAfter) {
+          gave_up.store(true, std::memory_order_release);
+          break;
+        }
+        segment.wait_for_data(kTimeout);
+      }
+      stats = thread_wait_stats();
+    });
+    producer.join();
+    consumer.join();
+    qInfo(
+        "%llu records; %llu waits: %llu found one before sleeping, %llu at the last look, "
+        "%llu slept (%llu woken, %llu word changed, %llu interrupted, %llu timeouts, %llu "
+        "timeouts with a record waiting)",
+        (unsigned long long)got, (unsigned long long)stats.calls, (unsigned long long)stats.early,
+        (unsigned long long)stats.last_look, (unsigned long long)stats.sleeps,
+        (unsigned long long)stats.woken, (unsigned long long)stats.word_changed,
+        (unsigned long long)stats.interrupted, (unsigned long long)stats.timeouts,
+        (unsigned long long)stats.timeouts_with_data);
+    QCOMPARE(stats.timeouts_with_data, std::uint64_t{0});
+    QCOMPARE(got, kRecords);
+    QCOMPARE(published, kRecords);
+    QCOMPARE(failed_writes, std::uint64_t{0});
+    QCOMPARE(out_of_order, std::uint64_t{0});
+    QCOMPARE(torn, std::uint64_t{0});
+    // The sleeping path was taken, and woken by the doorbell.
+    QVERIFY(stats.sleeps > 0);
+    QVERIFY(stats.woken > 0);
   }
 };
 

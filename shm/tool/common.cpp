@@ -11,7 +11,9 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <iostream>
 #include <thread>
+#include <tuple>
 
 #include "shm/tool/tool.h"
 
@@ -198,8 +200,41 @@ struct RingSet::State {
   std::uint64_t accounted;
 };
 
+// One mapped segment and the file it came from, to notice a recreated one.
+struct RingSet::Segment {
+  std::string destination;
+  std::unique_ptr<shm::DestinationSegment> mapping;
+  dev_t device = 0;
+  ino_t inode = 0;
+  bool gone = false;  // the file was removed (said once on stderr)
+};
+
+namespace {
+
+std::optional<std::pair<dev_t, ino_t>> file_identity(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return std::make_pair(st.st_dev, st.st_ino);
+}
+
+}  // namespace
+
+void RingSet::add_rings(Segment& entry) {
+  const auto& segment = *entry.mapping;
+  for (std::size_t i = 0; i < segment.ring_count(); ++i) {
+    const std::string ring_source(segment.source_name(i));
+    if (source_ && ring_source != *source_) continue;
+    rings_.push_back(std::make_unique<State>(
+        State{entry.destination, ring_source, &segment, i, shm::RingObserver(segment, i), 0}));
+    // After the observer took its start position: records_written may lag it
+    // by one record, which only makes the first missed count one too high.
+    rings_.back()->accounted = segment.ring_stats(i).records_written;
+  }
+}
+
 RingSet::RingSet(const std::string& instance, const std::optional<std::string>& destination,
-                 const std::optional<std::string>& source) {
+                 const std::optional<std::string>& source, std::string command)
+    : instance_(instance), command_(std::move(command)), source_(source) {
   std::vector<std::string> destinations;
   if (destination) {
     destinations.push_back(*destination);
@@ -211,29 +246,27 @@ RingSet::RingSet(const std::string& instance, const std::optional<std::string>& 
     }
   }
   for (const auto& name : destinations) {
-    segments_.push_back(
-        std::make_unique<shm::DestinationSegment>(open_destination(instance, name)));
-    const auto& segment = *segments_.back();
-    for (std::size_t i = 0; i < segment.ring_count(); ++i) {
-      const std::string ring_source(segment.source_name(i));
-      if (source && ring_source != *source) continue;
-      rings_.push_back(std::make_unique<State>(
-          State{name, ring_source, &segment, i, shm::RingObserver(segment, i), 0}));
-      // After the observer took its start position: records_written may lag it
-      // by one record, which only makes the first missed count one too high.
-      rings_.back()->accounted = segment.ring_stats(i).records_written;
-    }
+    auto entry = std::make_unique<Segment>();
+    entry->destination = name;
+    // The file's identity before the open: if it is replaced in between, the
+    // first check re-opens the new one (and counts what it holds as missed).
+    const auto identity = file_identity(shm_path(instance, name));
+    entry->mapping = std::make_unique<shm::DestinationSegment>(open_destination(instance, name));
+    if (identity) std::tie(entry->device, entry->inode) = *identity;
+    add_rings(*entry);
+    segments_.push_back(std::move(entry));
   }
   if (rings_.empty()) {
     std::string known;
     for (const auto& segment : segments_) {
-      for (std::size_t i = 0; i < segment->ring_count(); ++i) {
-        known += (known.empty() ? "" : ", ") + std::string(segment->source_name(i));
+      for (std::size_t i = 0; i < segment->mapping->ring_count(); ++i) {
+        known += (known.empty() ? "" : ", ") + std::string(segment->mapping->source_name(i));
       }
     }
     throw Failure("no ring of " + (destination ? *destination : std::string("any destination")) +
                   " has source \"" + source.value_or("") + "\" (sources: " + known + ")");
   }
+  next_check_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
 }
 
 RingSet::~RingSet() = default;
@@ -244,7 +277,65 @@ std::vector<RingSet::Ring> RingSet::rings() const {
   return out;
 }
 
+void RingSet::check_recreated(const Handlers& handlers) {
+  for (auto& entry : segments_) {
+    const auto path = shm_path(instance_, entry->destination);
+    const auto identity = file_identity(path);
+    if (!identity) {
+      if (!entry->gone) {
+        std::cerr << "bucky3-ring: " << command_ << ": " << path
+                  << " was removed (agent stopped?); waiting for it to come back\n";
+        entry->gone = true;
+      }
+      continue;
+    }
+    if (identity->first == entry->device && identity->second == entry->inode) continue;
+    std::unique_ptr<shm::DestinationSegment> fresh;
+    try {
+      fresh = std::make_unique<shm::DestinationSegment>(
+          shm::DestinationSegment::open(instance_, entry->destination, shm::Access::read_only));
+    } catch (const shm::ShmError&) {
+      continue;  // still being created (magic not stored yet): the next check retries
+    }
+    // The file we mapped must be the one we stat'ed; else retry at the next check.
+    if (file_identity(path) != identity) continue;
+    // What the old segment still holds (its producers are gone) comes first.
+    while (poll_rings(handlers, SIZE_MAX, entry.get()) > 0) {
+    }
+    std::erase_if(rings_, [&](const auto& ring) { return ring->segment == entry->mapping.get(); });
+    entry->mapping = std::move(fresh);
+    std::tie(entry->device, entry->inode) = *identity;
+    entry->gone = false;
+    ++reopens_;
+    const auto first = rings_.size();
+    add_rings(*entry);
+    std::uint64_t missed = 0;
+    for (auto i = first; i < rings_.size(); ++i) {
+      const auto& ring = *rings_[i];
+      const auto stats = ring.segment->ring_stats(ring.index);
+      missed += ring.accounted;
+      if (handlers.reopened) {
+        handlers.reopened(ring.destination, ring.source, ring.accounted, stats.bytes_written);
+      }
+    }
+    std::cerr << "bucky3-ring: " << command_ << ": " << path
+              << " was recreated (agent restarted): following the new segment";
+    if (rings_.size() == first)
+      std::cerr << ", which has no ring of source " << source_.value_or("");
+    std::cerr << "; " << missed << " records published before it was re-opened are missed\n";
+  }
+}
+
 std::size_t RingSet::poll(const Handlers& handlers, std::size_t limit) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= next_check_) {
+    next_check_ = now + std::chrono::milliseconds(200);
+    check_recreated(handlers);
+  }
+  return poll_rings(handlers, limit, nullptr);
+}
+
+std::size_t RingSet::poll_rings(const Handlers& handlers, std::size_t limit, const Segment* only) {
   std::size_t handled = 0;
   bool progress = true;
   // Round-robin, a record at a time, so the output interleaves sources by time.
@@ -252,6 +343,7 @@ std::size_t RingSet::poll(const Handlers& handlers, std::size_t limit) {
     progress = false;
     for (auto& ring : rings_) {
       if (handled >= limit) break;
+      if (only && ring->segment != only->mapping.get()) continue;
       const auto before = ring->observer.position();
       const auto result = ring->observer.next(copy_);
       if (result == shm::RingObserver::Result::record) {

@@ -86,13 +86,24 @@ int run_top(const std::vector<std::string>& args) {
     deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(interval);
   }
   install_stop_signals();
-  RingSet rings(options.instance(), options.get("--ring"), options.get("--source"));
-  const auto ring_list = rings.rings();
+  RingSet rings(options.instance(), options.get("--ring"), options.get("--source"), "top");
+  auto ring_list = rings.rings();
+  // A ring keeps its row across a restart of the agent; a ring that only the
+  // recreated segment has gets a new one.
   std::vector<shm::TopTalkers> talkers(ring_list.size());
   std::vector<std::uint64_t> missed(ring_list.size());
-  std::map<std::pair<std::string, std::string>, std::size_t> index;
+  std::map<std::pair<std::string, std::string>, std::size_t> rows;
   for (std::size_t i = 0; i < ring_list.size(); ++i)
-    index[{ring_list[i].destination, ring_list[i].source}] = i;
+    rows[{ring_list[i].destination, ring_list[i].source}] = i;
+  const auto row_of = [&](const std::string& d, const std::string& s) {
+    const auto [it, added] = rows.try_emplace({d, s}, ring_list.size());
+    if (added) {
+      ring_list.push_back({d, s});
+      talkers.emplace_back();
+      missed.push_back(0);
+    }
+    return it->second;
+  };
   shm::DecodedBatch decoded;
   std::uint64_t undecodable = 0;
   RingSet::Handlers handlers;
@@ -102,12 +113,12 @@ int run_top(const std::vector<std::string>& args) {
       ++undecodable;
       return;
     }
-    talkers[index[{d, s}]].add(decoded, now_ms());
+    talkers[row_of(d, s)].add(decoded, now_ms());
   };
   handlers.missed = [&](const std::string& d, const std::string& s, std::uint64_t records,
-                        std::uint64_t) {
-    missed[index[{d, s}]] += records;
-  };
+                        std::uint64_t) { missed[row_of(d, s)] += records; };
+  handlers.reopened = [&](const std::string& d, const std::string& s, std::uint64_t records,
+                          std::uint64_t) { missed[row_of(d, s)] += records; };
   const bool clear = !json && !deadline && ::isatty(STDOUT_FILENO);
   const auto print = [&] {
     std::string out;
@@ -206,7 +217,7 @@ int run_tail(const std::vector<std::string>& args) {
   const bool json = options.has("--json");
   const auto deadline = deadline_of(options);
   install_stop_signals();
-  RingSet rings(options.instance(), options.get("--ring"), options.get("--source"));
+  RingSet rings(options.instance(), options.get("--ring"), options.get("--source"), "tail");
   MissedReporter reporter("tail");
   shm::DecodedBatch decoded;
   std::string out;
@@ -267,7 +278,7 @@ int run_dump(const std::vector<std::string>& args) {
   }
   install_stop_signals();
   const auto instance = options.instance();
-  RingSet rings(instance, ring, options.get("--source"));
+  RingSet rings(instance, ring, options.get("--source"), "dump");
 
   std::ofstream file;
   std::ostream* out = &std::cout;
@@ -296,6 +307,12 @@ int run_dump(const std::vector<std::string>& args) {
                           std::uint64_t bytes) {
       writer.add_missed(now_ms(), s, records, bytes);
       reporter.add(d, s, records, bytes);
+    };
+    // The agent restarted: what its new segment got before we re-opened it is a
+    // gap in the capture, recorded like an overrun (RingSet says it on stderr).
+    handlers.reopened = [&](const std::string&, const std::string& s, std::uint64_t records,
+                            std::uint64_t bytes) {
+      if (records) writer.add_missed(now_ms(), s, records, bytes);
     };
     auto next_flush = Clock::now() + std::chrono::seconds(1);
     for (;;) {

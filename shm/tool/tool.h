@@ -64,13 +64,15 @@ void install_stop_signals();
 bool stop_requested();
 
 // Follows rings read-only (RingObserver) from their current write position, and
-// counts what the producer overwrote before we copied it.
+// counts what the producer overwrote before we copied it. Notices a segment that
+// the agent recreated (a restart: same name, another file) and follows the new one.
 class RingSet {
  public:
   // Every ring of `destination` (all destinations when nullopt), or only
-  // `source`'s. Throws Failure when there is nothing to follow.
+  // `source`'s. Throws Failure when there is nothing to follow. `command` names
+  // the subcommand in the stderr lines about recreated segments.
   RingSet(const std::string& instance, const std::optional<std::string>& destination,
-          const std::optional<std::string>& source);
+          const std::optional<std::string>& source, std::string command = "observe");
   ~RingSet();
 
   struct Handlers {
@@ -80,9 +82,21 @@ class RingSet {
     std::function<void(const std::string& destination, const std::string& source,
                        std::uint64_t records, std::uint64_t bytes)>
         missed;
+    // A ring of a recreated segment, re-opened: `records` (`bytes` of payload) were
+    // published into it before we mapped it, so we never saw them.
+    std::function<void(const std::string& destination, const std::string& source,
+                       std::uint64_t records, std::uint64_t bytes)>
+        reopened;
   };
   // Hands out everything new on every ring (at most `limit` records); returns how many.
+  // At most every 200 ms it also checks each segment's file (device and inode of
+  // /dev/shm/<name>): when the agent recreated it, what is left in the old mapping
+  // is handed out first, then the new segment is followed from its write position
+  // (`reopened` says what was missed), with one line on stderr. A removed file is
+  // said once; the old mapping is kept until a new file appears.
   std::size_t poll(const Handlers& handlers, std::size_t limit = SIZE_MAX);
+  // Segments re-opened so far.
+  std::uint64_t reopens() const { return reopens_; }
   // Sleeps until a ring has something new or `timeout` passes (polls: an observer
   // cannot ring the doorbell).
   void wait(std::chrono::milliseconds timeout);
@@ -94,9 +108,17 @@ class RingSet {
 
  private:
   struct State;
+  struct Segment;
+  void add_rings(Segment& segment);
+  std::size_t poll_rings(const Handlers& handlers, std::size_t limit, const Segment* only);
+  void check_recreated(const Handlers& handlers);
+  std::string instance_, command_;
+  std::optional<std::string> source_;
   std::vector<std::unique_ptr<State>> rings_;
-  std::vector<std::unique_ptr<shm::DestinationSegment>> segments_;
+  std::vector<std::unique_ptr<Segment>> segments_;
   std::vector<std::byte> copy_;
+  std::chrono::steady_clock::time_point next_check_{};
+  std::uint64_t reopens_ = 0;
 };
 
 int run_status(const std::vector<std::string>& args);

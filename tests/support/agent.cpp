@@ -146,7 +146,7 @@ std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
 }
 
 void Process::signal(int signo) const {
-  if (pid_ > 0) ::kill(pid_, signo);
+  if (pid_ > 0 && !status_) ::kill(pid_, signo);  // never a reaped (maybe reused) pid
 }
 
 std::string read_file(const std::string& path) {
