@@ -8,7 +8,7 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev
   libyaml-cpp-dev libzstd-dev zlib1g-dev
-  libsnappy-dev libprotobuf-dev protobuf-compiler
+  libsnappy-dev libprotobuf-dev protobuf-compiler openssl python3
   clang-14 libclang-rt-14-dev libbenchmark-dev
   prometheus prometheus-node-exporter
   libssl-dev influxdb graphite-carbon python3-whisper victoria-metrics
