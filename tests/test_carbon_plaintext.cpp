@@ -34,7 +34,7 @@ class TestCarbonPlaintext : public QObject {
     QTest::addColumn<QByteArray>("lines");
     QTest::newRow("default mapping, single value")
         << metric("stats_gauges", {{"host", "web1"}, {"name", "queue"}}, {{"", 5.0}})
-        << QByteArray("stats_gauges.web1.queue 5 1764100000\n");
+        << QByteArray("stats_gauges.web1.queue.value 5 1764100000\n");
     QTest::newRow("named values: one line each, value name last")
         << metric("stats_counters", {{"host", "h"}, {"name", "hits"}},
                   {{"count", 3.0}, {"rate", 0.3}})
@@ -46,22 +46,22 @@ class TestCarbonPlaintext : public QObject {
                   {{"reads", std::int64_t{10}}})
         << QByteArray("system_disk.h.a.sda.z.reads 10 1764100000\n");
     QTest::newRow("missing mapped keys skipped")
-        << metric("m", {{"name", "n"}}, {{"", 1.0}}) << QByteArray("m.n 1 1764100000\n");
+        << metric("m", {{"name", "n"}}, {{"", 1.0}}) << QByteArray("m.n.value 1 1764100000\n");
     QTest::newRow("tag named value is an ordinary tag")
         << metric("m", {{"host", "h"}, {"value", "v"}}, {{"x", 1.0}})
         << QByteArray("m.h.v.x 1 1764100000\n");
     QTest::newRow("own timestamp in seconds")
-        << metric("m", {}, {{"", 1.0}}, 1700000000999) << QByteArray("m 1 1700000000\n");
+        << metric("m", {}, {{"", 1.0}}, 1700000000999) << QByteArray("m.value 1 1700000000\n");
     QTest::newRow("integers stay integers")
-        << metric("m", {}, {{"", std::int64_t{-12}}}) << QByteArray("m -12 1764100000\n");
+        << metric("m", {}, {{"", std::int64_t{-12}}}) << QByteArray("m.value -12 1764100000\n");
     QTest::newRow("sanitized tokens") << metric("a.b", {{"host", "x/y*z[1] w"}}, {{"p.q", 1.0}})
                                       << QByteArray("a_b.x_y_z_1__w.p_q 1 1764100000\n");
     QTest::newRow("semicolon would start tags") << metric("m", {{"host", "a;b=c"}}, {{"", 1.0}})
-                                                << QByteArray("m.a_b=c 1 1764100000\n");
-    QTest::newRow("control characters")
-        << metric("m", {{"host", "a\tb\nc"}}, {{"", 1.0}}) << QByteArray("m.a_b_c 1 1764100000\n");
+                                                << QByteArray("m.a_b=c.value 1 1764100000\n");
+    QTest::newRow("control characters") << metric("m", {{"host", "a\tb\nc"}}, {{"", 1.0}})
+                                        << QByteArray("m.a_b_c.value 1 1764100000\n");
     QTest::newRow("empty tag left out") << metric("m", {{"host", ""}, {"name", "n"}}, {{"", 1.0}})
-                                        << QByteArray("m.n 1 1764100000\n");
+                                        << QByteArray("m.n.value 1 1764100000\n");
     QTest::newRow("NaN and Inf left out")
         << metric("m", {},
                   {{"a", std::numeric_limits<double>::quiet_NaN()},
@@ -69,7 +69,7 @@ class TestCarbonPlaintext : public QObject {
                    {"c", -std::numeric_limits<double>::infinity()}})
         << QByteArray("m.b 2 1764100000\n");
     QTest::newRow("utf-8 kept") << metric("m", {{"host", "zürich"}}, {{"", 1.0}})
-                                << QByteArray("m.zürich 1 1764100000\n");
+                                << QByteArray("m.zürich.value 1 1764100000\n");
   }
   void builds_paths() {
     QFETCH(Metric, input);
@@ -84,7 +84,7 @@ class TestCarbonPlaintext : public QObject {
     QCOMPARE(
         lines_of(metric("cpu", {{"host", "h"}, {"name", "n"}, {"a", "1"}, {"c", "3"}}, {{"", 1.0}}),
                  options),
-        std::string("n.h.1.cpu.3 1 1764100000\n"));
+        std::string("n.h.1.cpu.3.value 1 1764100000\n"));
   }
 
   void prefix() {
@@ -102,7 +102,7 @@ class TestCarbonPlaintext : public QObject {
                       options),
              std::string("system_disk.h.reads;dc=eu_1;disk=sda 1 1764100000\n"));
     QCOMPARE(lines_of(metric("m", {{"k=x", "~v"}}, {{"", 1.0}}), options),
-             std::string("m;k_x=_~v 1 1764100000\n"));
+             std::string("m.value;k_x=_~v 1 1764100000\n"));
   }
 
   void long_lines_dropped_and_counted() {
@@ -114,7 +114,7 @@ class TestCarbonPlaintext : public QObject {
              std::string());
     QCOMPARE(stats.lines_too_long, 2u);
     QCOMPARE(stats.metrics_dropped, 1u);
-    QCOMPARE(lines_of(metric("m", {{"host", std::string(80, 'h')}}, {{"", 1.0}}), options, &stats)
+    QCOMPARE(lines_of(metric("m", {{"host", std::string(74, 'h')}}, {{"", 1.0}}), options, &stats)
                  .size(),
              96u);
   }

@@ -377,7 +377,8 @@ class TestE2ePush : public QObject {
     carbon.start();
     const auto arrived = [&](int from, int to) {
       for (int i = from; i < to; ++i) {
-        if (carbon.last("stats_gauges.e2e.g" + std::to_string(i)) != std::optional<double>(i))
+        if (carbon.last("stats_gauges.e2e.g" + std::to_string(i) + ".value") !=
+            std::optional<double>(i))
           return false;
       }
       return true;
@@ -416,15 +417,15 @@ class TestE2ePush : public QObject {
     // Graphite with 1.1 tags: path stats_gauges.t, tags host and env.
     QVERIFY(poll_until(
         [&] {
-          return vm.exported(R"({__name__="stats_gauges.t"})").find("\"values\":[7") !=
+          return vm.exported(R"({__name__="stats_gauges.t.value"})").find("\"values\":[7") !=
                  std::string::npos;
         },
         30s));
-    const auto graphite_series = vm.exported(R"({__name__="stats_gauges.t"})");
+    const auto graphite_series = vm.exported(R"({__name__="stats_gauges.t.value"})");
     QVERIFY2(graphite_series.find("\"env\":\"prod\"") != std::string::npos &&
                  graphite_series.find("\"host\":\"e2e\"") != std::string::npos,
              graphite_series.c_str());
-    QVERIFY(vm.exported(R"({__name__="stats_gauges.g42"})").find("\"values\":[42") !=
+    QVERIFY(vm.exported(R"({__name__="stats_gauges.g42.value"})").find("\"values\":[42") !=
             std::string::npos);
   }
 };

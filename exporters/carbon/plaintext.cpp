@@ -113,13 +113,11 @@ void append_lines(const shm::MetricView& metric, const PathOptions& options, std
     }
     const auto start = out.size();
     out += base;
-    if (!field.name.empty()) {
-      if (!base.empty()) out += '.';
-      append_token(field.name, out);
-    }
-    if (out.size() == start) {
-      out += "value";  // no token at all: still a valid path
-    }
+    // A single value is named `value`, as Python Bucky3 named it: existing
+    // Graphite paths (`stats_gauges.<host>.<name>.value`) stay the same.
+    if (!base.empty()) out += '.';
+    append_token(field.name.empty() ? std::string_view("value") : std::string_view(field.name),
+                 out);
     out += graphite_tags;
     out += ' ';
     append_value(field.value, out);
