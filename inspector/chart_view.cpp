@@ -65,7 +65,7 @@ void ChartView::update_from_model() {
   data_.resize(std::size_t(rows));
   for (int row = 0; row < rows; ++row) {
     auto* line = lines_[std::size_t(row)];
-    const auto label = model_.index(row, PlotModel::Label).data().toString();
+    const auto label = model_.short_label(row);
     if (line->name() != label) line->setName(label);
     QPen pen(PlotModel::color(row));
     pen.setWidthF(2);
@@ -122,6 +122,7 @@ void ChartView::fit_y() {
     high += pad;
   }
   y_axis_->setRange(low, high);
+  y_axis_->setTickCount(6);
   y_axis_->applyNiceNumbers();
 }
 

@@ -12,7 +12,7 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev libbenchmark-dev
   prometheus prometheus-node-exporter
   libssl-dev influxdb graphite-carbon python3-whisper victoria-metrics
-  python3-statsd netcat-openbsd curl procps iproute2 systemd xvfb xauth tmux util-linux
+  python3-statsd netcat-openbsd curl procps iproute2 systemd xvfb xauth fonts-dejavu-core tmux util-linux
   dpkg-dev file lintian strace adduser
 )
 

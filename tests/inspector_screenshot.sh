@@ -9,7 +9,7 @@ set -euo pipefail
 build=$(cd "$1" && pwd)
 out=$2
 seconds=${3:-8}
-work=$(mktemp -d /tmp/bucky3-inspector-shot.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/bucky3-inspector-shot.XXXXXX")
 agent_pid=""
 feeder_pid=""
 cleanup() {

@@ -433,6 +433,15 @@ void TestInspectorModels::select_patterns_pick_up_later_series() {
                                 "stats_timers{endpoint=/b,name=lat,percentile=90}.mean"}));
   QVERIFY(!plot.apply_patterns());                                      // nothing twice
   QVERIFY(!plot.matches_pattern("stats_gauges{env=dev,name=queue}x"));  // anchored
+  // The chart names each line by what sets it apart from the others.
+  add(store, flush(2), 3000);
+  plot.set_series({*store.find("stats_timers{endpoint=/a,name=lat,percentile=90}.mean"),
+                   *store.find("stats_timers{endpoint=/b,name=lat,percentile=90}.mean")});
+  QCOMPARE(plot.short_label(0), QStringLiteral("{endpoint=/a}"));
+  QCOMPARE(plot.short_label(1), QStringLiteral("{endpoint=/b}"));
+  plot.set_series({*store.find("stats_timers{endpoint=/a,name=lat,percentile=90}.mean")});
+  QCOMPARE(plot.short_label(0),
+           QStringLiteral("stats_timers{endpoint=/a,name=lat,percentile=90}.mean"));
 }
 
 void TestInspectorModels::plot_window_and_csv() {

@@ -319,6 +319,33 @@ void PlotModel::refresh() {
   if (!series_.empty()) emit dataChanged(index(0, Points), index(rowCount() - 1, Max));
 }
 
+QString PlotModel::short_label(int row) const {
+  if (row < 0 || row >= rowCount()) return {};
+  const auto& mine = store_.at(series_[std::size_t(row)]);
+  if (series_.size() < 2) return qs(mine.label);
+  bool same_bucket = true, same_field = true;
+  std::vector<bool> tag_shared(mine.tags.size(), true);
+  for (const auto s : series_) {
+    const auto& other = store_.at(s);
+    same_bucket = same_bucket && other.bucket == mine.bucket;
+    same_field = same_field && other.field == mine.field;
+    for (std::size_t t = 0; t < mine.tags.size(); ++t) {
+      if (std::find(other.tags.begin(), other.tags.end(), mine.tags[t]) == other.tags.end())
+        tag_shared[t] = false;
+    }
+  }
+  std::string text = same_bucket ? std::string() : mine.bucket;
+  std::string tags;
+  for (std::size_t t = 0; t < mine.tags.size(); ++t) {
+    if (tag_shared[t]) continue;
+    if (!tags.empty()) tags += ',';
+    tags.append(mine.tags[t].key).append("=").append(mine.tags[t].value);
+  }
+  if (!tags.empty()) text.append("{").append(tags).append("}");
+  if (!same_field && !mine.field.empty()) text.append(".").append(mine.field);
+  return text.empty() ? qs(mine.label) : qs(text);
+}
+
 std::pair<std::deque<Point>::const_iterator, std::deque<Point>::const_iterator> PlotModel::range(
     std::size_t series) const {
   const auto& points = store_.at(series).points;

@@ -102,6 +102,9 @@ class PlotModel : public QAbstractTableModel {
   // Called after the store gained points: the legend's numbers change.
   void refresh();
 
+  // The chart's name for row `row`: its label without what every plotted series
+  // shares (bucket, tags, field), e.g. "{endpoint=/login}" beside "{endpoint=/api}".
+  QString short_label(int row) const;
   // The colour of plotted row `row`, on the chart and in the legend.
   static QColor color(int row);
   // The points of plotted row `row` inside the window, x in ms since the epoch.
