@@ -79,12 +79,16 @@ QWidget* titled(const QString& title, QWidget* content, QWidget* extra = nullptr
   return box;
 }
 
+// Live points are kept for the chart's window and a minute more (10,000 series at
+// one point a second are ~16 MB a minute); a dump is kept whole.
+std::int64_t live_retention_ms(int minutes) {
+  return (std::int64_t(minutes) + 1) * 60 * 1000;
+}
+
 }  // namespace
 
 MainWindow::MainWindow(const Options& options, QWidget* parent)
-    : QMainWindow(parent),
-      options_(options),
-      store_(std::int64_t(options.minutes) * 60 * 1000 * 2) {
+    : QMainWindow(parent), options_(options), store_(live_retention_ms(options.minutes)) {
   instances_ = new InstanceModel(this);
   health_ = new HealthModel(this);
   errors_ = new ErrorModel(this);
@@ -183,7 +187,7 @@ void MainWindow::build_ui() {
   minutes->setSuffix(QStringLiteral(" min"));
   connect(minutes, &QSpinBox::valueChanged, this, [this](int value) {
     options_.minutes = value;
-    store_.set_retention_ms(std::max(store_.retention_ms(), std::int64_t(value) * 60 * 1000 * 2));
+    if (!dump_) store_.set_retention_ms(live_retention_ms(value));
     refresh_chart();
   });
   bar->addWidget(minutes);
@@ -360,7 +364,7 @@ void MainWindow::attach(const QString& instance) {
   talkers_.clear();
   talker_names_->clear();
   talker_tags_->clear();
-  store_.set_retention_ms(std::int64_t(options_.minutes) * 60 * 1000 * 2);
+  store_.set_retention_ms(live_retention_ms(options_.minutes));
   slider_box_->hide();
   const int row = instances_->row_of(instance);
   if (row >= 0) instance_box_->setCurrentIndex(row);
