@@ -7,6 +7,7 @@
 #include <boost/interprocess/mapped_region.hpp>
 #include <cstring>
 #include <thread>
+#include <type_traits>
 
 #include "shm/layout.h"
 #include "shm/shm_file.h"
@@ -78,6 +79,28 @@ struct HealthHeader {
   std::uint32_t slot_count;
   std::uint32_t slot_bytes;  // sizeof(HealthSlot) of the creator, checked on open
 };
+
+// Other processes and other builds read these bytes. A change to any number
+// below (a new Counter too) is a new layout: bump health_layout_version
+// (docs/SHM.md, "Layout versions"), then update the number.
+static_assert(std::is_standard_layout_v<HealthSlot> && std::is_standard_layout_v<HealthHeader>);
+static_assert(counter_count == 17, "a new counter moves the slot's fields: bump the version");
+static_assert(sizeof(AtomicText<health_error_reason_bytes>) == 72);
+static_assert(sizeof(AtomicText<health_error_text_bytes>) == 208);
+static_assert(sizeof(ErrorEntry) == 288 && alignof(ErrorEntry) == 8);
+static_assert(offsetof(ErrorEntry, time_ms) == 0 && offsetof(ErrorEntry, reason) == 8 &&
+              offsetof(ErrorEntry, text) == 80);
+static_assert(sizeof(HealthSlot) == 5056 && alignof(HealthSlot) == 64);
+static_assert(offsetof(HealthSlot, name) == 0 && offsetof(HealthSlot, type) == 64 &&
+              offsetof(HealthSlot, process_seq) == 128 && offsetof(HealthSlot, pid) == 132 &&
+              offsetof(HealthSlot, state) == 136 && offsetof(HealthSlot, restarts) == 140 &&
+              offsetof(HealthSlot, start_time_ms) == 144 &&
+              offsetof(HealthSlot, last_heartbeat_ms) == 192 &&
+              offsetof(HealthSlot, counters) == 200 && offsetof(HealthSlot, errors_seq) == 384 &&
+              offsetof(HealthSlot, errors_total) == 392 && offsetof(HealthSlot, errors) == 400);
+static_assert(sizeof(HealthHeader) == 32 && alignof(HealthHeader) == 8);
+static_assert(offsetof(HealthHeader, prefix) == 0 && offsetof(HealthHeader, slot_count) == 24 &&
+              offsetof(HealthHeader, slot_bytes) == 28);
 
 constexpr std::size_t slots_offset = (sizeof(HealthHeader) + 63) / 64 * 64;
 
@@ -156,11 +179,10 @@ std::string_view to_string(ModuleState state) {
 
 std::string_view to_string(Counter counter) {
   static constexpr std::string_view names[] = {
-      "lines_in",     "lines_invalid", "metrics_in",       "metrics_out",
-      "batches_out",  "drops_kernel",  "drops_series_cap", "drops_ring_full",
-      "drops_buffer", "drops_other",   "errors",           "bytes_in",
-      "bytes_out",    "cpu_ns",        "rss_bytes",        "series",
-      "retries"};
+      "lines_in",     "lines_invalid",    "metrics_in",      "metrics_out",  "batches_out",
+      "drops_kernel", "drops_series_cap", "drops_ring_full", "drops_buffer", "drops_other",
+      "errors",       "bytes_in",         "bytes_out",       "cpu_ns",       "rss_bytes",
+      "series",       "retries"};
   static_assert(std::size(names) == counter_count);
   const auto i = static_cast<std::size_t>(counter);
   return i < counter_count ? names[i] : "unknown";

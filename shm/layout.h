@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 namespace bucky3::shm {
 
@@ -86,5 +87,35 @@ struct RecordHeader {
 };
 inline constexpr std::uint32_t record_type_data = 0x52443342;     // "B3DR"
 inline constexpr std::uint32_t record_type_padding = 0x50443342;  // "B3DP": skip to the ring's end
+
+// Other processes and other builds read these bytes. A change to any number
+// below is a new layout: bump destination_layout_version (docs/SHM.md, "Layout
+// versions"), then update the number.
+static_assert(std::is_standard_layout_v<SegmentLayout> &&
+              std::is_standard_layout_v<RingDescriptor>);
+static_assert(sizeof(SegmentPrefix) == 24 && alignof(SegmentPrefix) == 8);
+static_assert(offsetof(SegmentPrefix, magic) == 0 && offsetof(SegmentPrefix, layout_version) == 8 &&
+              offsetof(SegmentPrefix, header_bytes) == 12 &&
+              offsetof(SegmentPrefix, total_bytes) == 16);
+static_assert(sizeof(Doorbell) == 64 && alignof(Doorbell) == 64);
+static_assert(offsetof(Doorbell, sequence) == 0 && offsetof(Doorbell, sleepers) == 4);
+static_assert(sizeof(SegmentLayout) == 192 && alignof(SegmentLayout) == 64);
+static_assert(offsetof(SegmentLayout, prefix) == 0 && offsetof(SegmentLayout, ring_count) == 24 &&
+              offsetof(SegmentLayout, reserved) == 28 &&
+              offsetof(SegmentLayout, ring_capacity) == 32 &&
+              offsetof(SegmentLayout, destination) == 40 &&
+              offsetof(SegmentLayout, doorbell) == 128);
+static_assert(sizeof(RingHeader) == 128 && alignof(RingHeader) == 64);
+static_assert(offsetof(RingHeader, write_pos) == 0 && offsetof(RingHeader, claim_pos) == 8 &&
+              offsetof(RingHeader, records_written) == 16 &&
+              offsetof(RingHeader, bytes_written) == 24 &&
+              offsetof(RingHeader, records_dropped) == 32 &&
+              offsetof(RingHeader, bytes_dropped) == 40 && offsetof(RingHeader, read_pos) == 64);
+static_assert(sizeof(RingDescriptor) == 256 && alignof(RingDescriptor) == 64);
+static_assert(offsetof(RingDescriptor, source) == 0 &&
+              offsetof(RingDescriptor, data_offset) == 64 &&
+              offsetof(RingDescriptor, header) == 128);
+static_assert(sizeof(RecordHeader) == 8 && alignof(RecordHeader) == 4);
+static_assert(offsetof(RecordHeader, size) == 0 && offsetof(RecordHeader, type) == 4);
 
 }  // namespace bucky3::shm
