@@ -86,12 +86,17 @@ class DestinationSegment {
   };
   RingStats ring_stats(std::size_t ring) const;
 
-  // For RingWriter/RingReader/RingObserver.
+ private:
+  // The raw layout, for the cursors below and for tests that fake a crash
+  // (tests/support/shm_access.h).
+  friend class RingWriter;
+  friend class RingReader;
+  friend class RingObserver;
+  friend struct SegmentTestAccess;
   RingHeader& ring_header(std::size_t ring) const;
   std::byte* ring_data(std::size_t ring) const;
   SegmentLayout& layout() const;
 
- private:
   struct Mapping;
   explicit DestinationSegment(std::unique_ptr<Mapping> mapping);
   std::unique_ptr<Mapping> mapping_;
@@ -105,7 +110,7 @@ class RingWriter {
   RingWriter(DestinationSegment& segment, std::size_t ring);  // throws ShmError if read-only
   // Publishes `record` whole or not at all; false = dropped (ring full or record
   // over max_record_bytes), counted in the ring header.
-  bool try_write(std::span<const std::byte> record);
+  [[nodiscard]] bool try_write(std::span<const std::byte> record);
 
  private:
   RingHeader* header_;
@@ -122,11 +127,9 @@ class RingReader {
   RingReader(DestinationSegment& segment, std::size_t ring);  // throws ShmError if read-only
   // The oldest uncommitted record, in place; valid until commit(). Peeking again
   // without a commit returns the same record.
-  std::optional<std::span<const std::byte>> peek();
+  [[nodiscard]] std::optional<std::span<const std::byte>> peek();
   // Advances past the record of the last peek() (no-op without one).
   void commit();
-  // Records not yet committed, in bytes including framing.
-  std::uint64_t backlog_bytes() const;
 
  private:
   RingHeader* header_;
@@ -150,7 +153,7 @@ class RingObserver {
     none,     // nothing new
     overrun,  // records were overwritten before or while copying; skipped to the write position
   };
-  Result next(std::vector<std::byte>& copy);
+  [[nodiscard]] Result next(std::vector<std::byte>& copy);
   std::uint64_t position() const { return cursor_; }
   std::uint64_t overruns() const { return overruns_; }  // times next() returned overrun
 

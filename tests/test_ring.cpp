@@ -14,6 +14,7 @@
 
 #include "shm/layout.h"
 #include "shm/segment.h"
+#include "tests/support/shm_access.h"
 
 using namespace bucky3::shm;
 using namespace std::chrono_literals;
@@ -340,11 +341,11 @@ void TestRing::unpublished_bytes_stay_invisible() {
   auto segment = make_segment(4096);
   RingWriter writer(segment, 0);
   QVERIFY(writer.try_write(make_record(0, 64)));
-  auto& header = segment.ring_header(0);
+  auto& header = SegmentTestAccess::ring_header(segment, 0);
   const auto write = header.write_pos.load();
   const RecordHeader torn{500, record_type_data};
-  std::memcpy(segment.ring_data(0) + write, &torn, sizeof torn);
-  std::memset(segment.ring_data(0) + write + 8, 0xee, 100);
+  std::memcpy(SegmentTestAccess::ring_data(segment, 0) + write, &torn, sizeof torn);
+  std::memset(SegmentTestAccess::ring_data(segment, 0) + write + 8, 0xee, 100);
   header.claim_pos.store(write + 508);
   RingReader reader(segment, 0);
   QVERIFY(reader.peek());
@@ -413,7 +414,7 @@ void TestRing::observer_detects_overwrite_while_copying() {
   QVERIFY(writer.try_write(make_record(0, 1016)));
   QVERIFY(reader.peek());
   reader.commit();
-  auto& header = segment.ring_header(0);
+  auto& header = SegmentTestAccess::ring_header(segment, 0);
   header.claim_pos.store(4096 + 16);  // a write in progress over the first 16 bytes
   std::vector<std::byte> copy;
   QCOMPARE(observer.next(copy), RingObserver::Result::overrun);
@@ -646,8 +647,8 @@ void TestRing::observer_keeps_a_torn_header_inside_the_ring() {
   RingObserver observer(segment, 0);
   QCOMPARE(observer.position(), std::uint64_t{4032});
   const RecordHeader fake{1024, record_type_data};
-  std::memcpy(segment.ring_data(0) + 4032, &fake, sizeof fake);
-  auto& header = segment.ring_header(0);
+  std::memcpy(SegmentTestAccess::ring_data(segment, 0) + 4032, &fake, sizeof fake);
+  auto& header = SegmentTestAccess::ring_header(segment, 0);
   header.write_pos.store(4032 + 2000);
   header.claim_pos.store(4032 + 2000);
   std::vector<std::byte> copy;

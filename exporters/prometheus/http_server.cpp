@@ -128,7 +128,6 @@ std::string html_escape(std::string_view text) {
 
 }  // namespace
 
-class Connection;
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Impl(asio::io_context& io, HttpOptions options, PageProvider provider)
@@ -158,7 +157,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   bool stopped = false;
 };
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(std::shared_ptr<HttpServer::Impl> server, tcp::socket socket)
       : server_(std::move(server)),
@@ -196,7 +195,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed_ = false;
 };
 
-void Connection::arm(std::chrono::steady_clock::duration timeout) {
+void HttpServer::Connection::arm(std::chrono::steady_clock::duration timeout) {
   // A newer arm() makes older waits stale, whatever order their handlers run in.
   const auto generation = ++timer_generation_;
   timer_.expires_after(timeout);
@@ -207,7 +206,7 @@ void Connection::arm(std::chrono::steady_clock::duration timeout) {
   });
 }
 
-void Connection::close() {
+void HttpServer::Connection::close() {
   if (closed_) return;
   closed_ = true;
   error_code ignored;
@@ -216,7 +215,7 @@ void Connection::close() {
   server_->connections.erase(position);
 }
 
-void Connection::wait_for_request() {
+void HttpServer::Connection::wait_for_request() {
   arm(server_->options.idle_timeout);
   if (buffer_.size() > 0) {  // a pipelined request is already here
     read_header();
@@ -229,7 +228,7 @@ void Connection::wait_for_request() {
   });
 }
 
-void Connection::read_header() {
+void HttpServer::Connection::read_header() {
   // The header clock starts at the first byte: a slowloris client gets header_timeout
   // in all, however slowly it trickles.
   arm(server_->options.header_timeout);
@@ -241,7 +240,7 @@ void Connection::read_header() {
                           });
 }
 
-void Connection::on_header(error_code ec) {
+void HttpServer::Connection::on_header(error_code ec) {
   if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
     return refuse(http::status::request_header_fields_too_large);
   }
@@ -255,7 +254,7 @@ void Connection::on_header(error_code ec) {
   handle_request();
 }
 
-void Connection::handle_request() {
+void HttpServer::Connection::handle_request() {
   const auto& request = parser_->get();
   if ((parser_->content_length() && *parser_->content_length() > 0) || parser_->chunked()) {
     return refuse(http::status::payload_too_large);
@@ -305,7 +304,7 @@ void Connection::handle_request() {
   respond(http::status::not_found, kTextType, ScrapePage{{not_found}}, {}, keep_alive, head_only);
 }
 
-void Connection::respond(http::status status, std::string_view content_type, ScrapePage body,
+void HttpServer::Connection::respond(http::status status, std::string_view content_type, ScrapePage body,
                          std::string_view extra_headers, bool keep_alive, bool head_only) {
   ++server_->stats.requests;
   body_ = std::move(body);
@@ -341,14 +340,14 @@ void Connection::respond(http::status status, std::string_view content_type, Scr
                     });
 }
 
-void Connection::refuse(http::status status) {
+void HttpServer::Connection::refuse(http::status status) {
   ++server_->stats.rejected;
   const auto text =
       std::make_shared<const std::string>(std::string(http::obsolete_reason(status)) + "\n");
   respond(status, kTextType, ScrapePage{{text}}, {}, false, false);
 }
 
-void Connection::drain_and_close() {
+void HttpServer::Connection::drain_and_close() {
   error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_send, ignored);
   if (!draining_) arm(kDrainTime);

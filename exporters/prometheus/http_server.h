@@ -54,9 +54,9 @@ class HttpServer {
   // Stops accepting and closes every connection; the destructor does it too.
   void stop();
 
-  struct Impl;
-
  private:
+  struct Impl;
+  class Connection;
   std::shared_ptr<Impl> impl_;
 };
 
