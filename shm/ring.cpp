@@ -152,6 +152,11 @@ void RingReader::commit() {
   header_->read_pos.store(read_, std::memory_order_release);
 }
 
+std::uint64_t RingReader::backlog_bytes() const {
+  // acquire: as in peek(); a figure for the caller, not a promise.
+  return header_->write_pos.load(std::memory_order_acquire) - read_;
+}
+
 RingObserver::RingObserver(const DestinationSegment& segment, std::size_t ring)
     : header_(&segment.ring_header(ring)),
       data_(segment.ring_data(ring)),

@@ -130,6 +130,8 @@ class RingReader {
   [[nodiscard]] std::optional<std::span<const std::byte>> peek();
   // Advances past the record of the last peek() (no-op without one).
   void commit();
+  // Records not yet committed, in bytes including framing (bench_ring_dump's wake figures).
+  std::uint64_t backlog_bytes() const;
 
  private:
   RingHeader* header_;
