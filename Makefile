@@ -61,9 +61,9 @@ tsan-test: deps $(TSAN_BUILD)/CMakeCache.txt
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:history_size=7:suppressions=$(CURDIR)/scripts/sanitizers/tsan.supp ctest --output-on-failure -R '^ring_threads$$'
 
 # The soak in short: the default pipeline at 100,000 StatsD lines/s for 2.5
-# minutes, RSS growth after 1.5 minutes under 5 %, nothing lost (bench/soak.sh).
+# minutes, nothing lost, RSS growth after 1.5 minutes under 25 % (a gross-leak tripwire: docs/RELIABILITY.md) (bench/soak.sh).
 soak-ci: build
-	bash bench/soak.sh --minutes 2.5 --warmup 1.5 --max-growth-percent 5 --out $(BUILD)/soak-ci
+	bash bench/soak.sh --minutes 2.5 --warmup 1.5 --max-growth-percent 25 --out $(BUILD)/soak-ci
 
 $(FUZZ_BUILD)/CMakeCache.txt:
 	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUCKY3_FUZZ=ON
