@@ -142,7 +142,12 @@ MainWindow::MainWindow(const Options& options, QWidget* parent)
   QTimer::singleShot(0, this, &MainWindow::refresh);
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow() {
+  // The views and the chart read the store (a member) through the models; as
+  // children they would outlive it and be asked for data while the window
+  // closes in ~QWidget. They go first.
+  delete centralWidget();
+}
 
 void MainWindow::build_ui() {
   auto* central = new QWidget(this);
