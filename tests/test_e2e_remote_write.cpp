@@ -21,19 +21,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string cmdline(pid_t pid) {
-  auto text = read_file("/proc/" + std::to_string(pid) + "/cmdline");
-  while (!text.empty() && text.back() == '\0') text.pop_back();
-  return text;
-}
-
-pid_t module_pid(pid_t supervisor, const std::string& name) {
-  for (const pid_t child : children_of(supervisor)) {
-    if (cmdline(child) == "bucky3: " + name) return child;
-  }
-  return -1;
-}
-
 std::string encode_query(const std::string& text) {
   return QUrl::toPercentEncoding(QString::fromStdString(text)).toStdString();
 }

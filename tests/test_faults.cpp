@@ -46,19 +46,6 @@ int env_int(const char* name, int fallback) {
   return text && std::atoi(text) > 0 ? std::atoi(text) : fallback;
 }
 
-std::string cmdline(pid_t pid) {
-  auto text = read_file("/proc/" + std::to_string(pid) + "/cmdline");
-  while (!text.empty() && text.back() == '\0') text.pop_back();
-  return text;
-}
-
-// The module process titled "bucky3: <name>", or -1.
-pid_t module_pid(pid_t supervisor, const std::string& name) {
-  for (const pid_t child : children_of(supervisor))
-    if (cmdline(child) == "bucky3: " + name) return child;
-  return -1;
-}
-
 std::size_t count_of(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
   for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1))

@@ -37,18 +37,6 @@ constexpr bool kAsan = true;
 constexpr bool kAsan = false;
 #endif
 
-std::string cmdline(pid_t pid) {
-  auto text = read_file("/proc/" + std::to_string(pid) + "/cmdline");
-  while (!text.empty() && text.back() == '\0') text.pop_back();
-  return text;
-}
-
-pid_t module_pid(pid_t supervisor, const std::string& name) {
-  for (const pid_t child : children_of(supervisor))
-    if (cmdline(child) == "bucky3: " + name) return child;
-  return -1;
-}
-
 // VmHWM (peak resident memory) of a process, in bytes.
 std::uint64_t peak_rss_bytes(pid_t pid) {
   std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/status"));

@@ -40,24 +40,10 @@ std::vector<std::string> leftover_files(const std::string& instance) {
   return out;
 }
 
-std::string cmdline(pid_t pid) {
-  auto text = read_file("/proc/" + std::to_string(pid) + "/cmdline");
-  while (!text.empty() && text.back() == '\0') text.pop_back();
-  return text;
-}
-
 std::string comm(pid_t pid) {
   auto text = read_file("/proc/" + std::to_string(pid) + "/comm");
   if (!text.empty() && text.back() == '\n') text.pop_back();
   return text;
-}
-
-// The module process whose title is "bucky3: <name>", or -1.
-pid_t module_pid(pid_t supervisor, const std::string& name) {
-  for (const pid_t child : children_of(supervisor)) {
-    if (cmdline(child) == "bucky3: " + name) return child;
-  }
-  return -1;
 }
 
 int exit_code(const std::optional<int>& status) {

@@ -182,6 +182,19 @@ std::vector<pid_t> children_of(pid_t pid) {
   return out;
 }
 
+std::string cmdline(pid_t pid) {
+  auto text = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+  while (!text.empty() && text.back() == '\0') text.pop_back();
+  return text;
+}
+
+pid_t module_pid(pid_t supervisor, const std::string& name) {
+  for (const pid_t child : children_of(supervisor)) {
+    if (cmdline(child) == "bucky3: " + name) return child;
+  }
+  return -1;
+}
+
 bool process_exists(pid_t pid) {
   // A zombie still exists for kill(); look at its state too.
   const auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");

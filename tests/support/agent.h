@@ -67,6 +67,10 @@ int run_command(const std::vector<std::string>& argv, std::string* output = null
 // Children of `pid` (from /proc/<pid>/task/<pid>/children).
 std::vector<pid_t> children_of(pid_t pid);
 bool process_exists(pid_t pid);
+// /proc/<pid>/cmdline with its NULs after the last argument cut.
+std::string cmdline(pid_t pid);
+// The child of `supervisor` titled "bucky3: <name>", or -1.
+pid_t module_pid(pid_t supervisor, const std::string& name);
 std::string read_file(const std::string& path);
 
 }  // namespace bucky3::test
