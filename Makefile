@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all deps build run test package package-test asan asan-test tsan-test fuzz fuzz-smoke bench clean
+.PHONY: all deps build run test format format-check package package-test asan asan-test tsan-test fuzz fuzz-smoke bench clean
 
 all: build
 
@@ -25,6 +25,14 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Every C++ source of the repository, as .clang-format says (CI fails on a difference).
+CXX_SOURCES = $(shell git ls-files '*.cpp' '*.h' '*.hpp' '*.cc' 2>/dev/null)
+format-check:
+	@clang-format --dry-run --Werror $(CXX_SOURCES) && echo "format-check: $(words $(CXX_SOURCES)) files as .clang-format says"
+
+format:
+	clang-format -i $(CXX_SOURCES)
 
 # Debian packages bucky3 and bucky3-inspector in $(BUILD)/packages (cmake/Packaging.cmake).
 package: build

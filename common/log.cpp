@@ -17,8 +17,12 @@ void init(std::string_view module_name, Level lvl) {
   g_level = lvl;
 }
 
-void set_level(Level lvl) { g_level = lvl; }
-Level level() { return g_level; }
+void set_level(Level lvl) {
+  g_level = lvl;
+}
+Level level() {
+  return g_level;
+}
 
 std::optional<Level> parse_level(std::string_view text) {
   if (text == "debug") return Level::debug;

@@ -16,7 +16,8 @@ enum class Level { debug = 0, info = 1, warning = 2, error = 3 };
 void init(std::string_view module_name, Level level);
 void set_level(Level level);
 Level level();
-std::optional<Level> parse_level(std::string_view text);  // "debug", "info", "warning"/"warn", "error"
+std::optional<Level> parse_level(
+    std::string_view text);  // "debug", "info", "warning"/"warn", "error"
 std::string_view to_string(Level level);
 
 // Writes one whole line with a single write(2), so lines from several
@@ -30,16 +31,29 @@ void log(Level lvl, const Args&... args) {
   (out << ... << args);
   write_line(lvl, out.str());
 }
-template <class... Args> void debug(const Args&... args) { log(Level::debug, args...); }
-template <class... Args> void info(const Args&... args) { log(Level::info, args...); }
-template <class... Args> void warning(const Args&... args) { log(Level::warning, args...); }
-template <class... Args> void error(const Args&... args) { log(Level::error, args...); }
+template <class... Args>
+void debug(const Args&... args) {
+  log(Level::debug, args...);
+}
+template <class... Args>
+void info(const Args&... args) {
+  log(Level::info, args...);
+}
+template <class... Args>
+void warning(const Args&... args) {
+  log(Level::warning, args...);
+}
+template <class... Args>
+void error(const Args&... args) {
+  log(Level::error, args...);
+}
 
 // Lets through at most `burst` events per `period`; the caller logs the number
 // suppressed when the next one is let through, so a flood costs one line a period.
 class RateLimiter {
  public:
-  explicit RateLimiter(unsigned burst = 10, std::chrono::milliseconds period = std::chrono::seconds(10))
+  explicit RateLimiter(unsigned burst = 10,
+                       std::chrono::milliseconds period = std::chrono::seconds(10))
       : burst_(burst), period_(period) {}
   // Returns true when this event may be logged; `suppressed` gets the count
   // of events dropped since the last one let through.

@@ -6,8 +6,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <new>
 #include <iostream>
+#include <new>
 #include <string>
 
 #include "common/log.h"
@@ -112,8 +112,8 @@ int main(int argc, char** argv) {
       return daemon::exit_bad_config;
     }
     if (!config_path.empty()) {
-      std::fprintf(stderr, "bucky3: one CONFIG only, got %s and %s\n%s", config_path.c_str(), arg.c_str(),
-                   kUsage);
+      std::fprintf(stderr, "bucky3: one CONFIG only, got %s and %s\n%s", config_path.c_str(),
+                   arg.c_str(), kUsage);
       return daemon::exit_bad_config;
     }
     config_path = arg;
@@ -139,7 +139,8 @@ int main(int argc, char** argv) {
   if (check) {
     std::size_t active = 0;
     for (const auto& m : config.modules) active += m.inactive ? 0 : 1;
-    std::printf("%s: ok (%zu modules, %zu active)\n", config.path.c_str(), config.modules.size(), active);
+    std::printf("%s: ok (%zu modules, %zu active)\n", config.path.c_str(), config.modules.size(),
+                active);
     return 0;
   }
   return daemon::run_supervisor(config);

@@ -12,7 +12,7 @@ extern char** environ;
 
 namespace bucky3::daemon {
 namespace {
-char* g_area = nullptr;      // start of argv[0]
+char* g_area = nullptr;       // start of argv[0]
 std::size_t g_area_size = 0;  // contiguous bytes of argv and environ strings
 }  // namespace
 

@@ -177,9 +177,11 @@ void Supervisor::reap(bool stopping) {
         break;
       }
       const auto now = Clock::now();
-      if (child.starts.size() >= kCrashLoopStarts && now - child.starts.front() < kCrashLoopWindow) {
+      if (child.starts.size() >= kCrashLoopStarts &&
+          now - child.starts.front() < kCrashLoopWindow) {
         log::error(child.module->name, " ", describe_status(status), "; started ", kCrashLoopStarts,
-                   " times within ", kCrashLoopWindow.count(), " s: crash loop, stopping everything");
+                   " times within ", kCrashLoopWindow.count(),
+                   " s: crash loop, stopping everything");
         health_->set_state(child.slot, shm::ModuleState::failed);
         crash_loop_ = true;
         break;
@@ -199,7 +201,8 @@ void Supervisor::reap(bool stopping) {
 std::optional<std::chrono::milliseconds> Supervisor::next_timeout() const {
   std::optional<Clock::time_point> earliest;
   for (const auto& child : children_) {
-    if (child.restart_at && (!earliest || *child.restart_at < *earliest)) earliest = child.restart_at;
+    if (child.restart_at && (!earliest || *child.restart_at < *earliest))
+      earliest = child.restart_at;
   }
   if (!earliest) return std::nullopt;
   const auto left = std::chrono::ceil<std::chrono::milliseconds>(*earliest - Clock::now());
@@ -227,7 +230,8 @@ int Supervisor::stop_all() {
       const auto left = deadline - Clock::now();
       if (left <= Clock::duration::zero()) break;
       const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-      timespec timeout{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+      timespec timeout{static_cast<time_t>(ns / 1'000'000'000),
+                       static_cast<long>(ns % 1'000'000'000)};
       ::sigtimedwait(&signals_, nullptr, &timeout);  // any signal: look again
       reap(true);
     }
@@ -269,7 +273,8 @@ int Supervisor::run() {
     for (const auto& module : config_.modules) {
       if (module.inactive) continue;
       if (find_module_entry(module.type) == nullptr) {
-        log::error("module ", module.name, ": type ", module.type, " is not built into this version");
+        log::error("module ", module.name, ": type ", module.type,
+                   " is not built into this version");
         throw std::invalid_argument("unsupported module type");
       }
       slots.push_back({module.name, module.type});
@@ -302,7 +307,8 @@ int Supervisor::run() {
       siginfo_t info{};
       int signo;
       if (const auto timeout = next_timeout()) {
-        timespec ts{static_cast<time_t>(timeout->count() / 1000), static_cast<long>(timeout->count() % 1000) * 1'000'000};
+        timespec ts{static_cast<time_t>(timeout->count() / 1000),
+                    static_cast<long>(timeout->count() % 1000) * 1'000'000};
         signo = ::sigtimedwait(&signals_, &info, &ts);
       } else {
         signo = ::sigwaitinfo(&signals_, &info);

@@ -9,7 +9,7 @@ PACKAGES=(
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev
   libyaml-cpp-dev libzstd-dev zlib1g-dev
   libsnappy-dev libprotobuf-dev protobuf-compiler openssl python3
-  clang-14 libclang-rt-14-dev libbenchmark-dev
+  clang-14 clang-format libclang-rt-14-dev libbenchmark-dev
   prometheus prometheus-node-exporter
   libssl-dev influxdb graphite-carbon python3-whisper victoria-metrics
   python3-statsd netcat-openbsd curl procps iproute2 systemd xvfb xauth fonts-dejavu-core tmux util-linux

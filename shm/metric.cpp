@@ -48,7 +48,8 @@ void Metric::remove_tag(std::string_view key) {
 
 void normalize_metadata(std::vector<Tag>& tags) {
   // stable_sort keeps arrival order among equal keys; keep the last of each run.
-  std::stable_sort(tags.begin(), tags.end(), [](const Tag& a, const Tag& b) { return a.key < b.key; });
+  std::stable_sort(tags.begin(), tags.end(),
+                   [](const Tag& a, const Tag& b) { return a.key < b.key; });
   std::vector<Tag> out;
   out.reserve(tags.size());
   for (auto& t : tags) {

@@ -1,6 +1,5 @@
 // tests/test_debug_format.cpp — debug_output's JSON Lines and text formats.
 #include <QtTest>
-
 #include <cmath>
 #include <limits>
 
@@ -28,9 +27,11 @@ class TestDebugFormat : public QObject {
   void json_matches_design_example() {
     std::string out;
     append_json_line(counter_metric(), out);
-    QCOMPARE(QString::fromStdString(out),
-             QString(R"({"bucket":"stats_counters","metadata":{"name":"foo"},"values":{"count":3.0,"rate":0.3},"timestamp":1764100000000})"
-                     "\n"));
+    QCOMPARE(
+        QString::fromStdString(out),
+        QString(
+            R"({"bucket":"stats_counters","metadata":{"name":"foo"},"values":{"count":3.0,"rate":0.3},"timestamp":1764100000000})"
+            "\n"));
   }
 
   void json_single_value_without_timestamp() {
@@ -39,7 +40,8 @@ class TestDebugFormat : public QObject {
     m.values = {{"", std::int64_t{42}}};
     std::string out;
     append_json_line(m, out);
-    QCOMPARE(QString::fromStdString(out), QString("{\"bucket\":\"system_memory\",\"metadata\":{},\"value\":42}\n"));
+    QCOMPARE(QString::fromStdString(out),
+             QString("{\"bucket\":\"system_memory\",\"metadata\":{},\"value\":42}\n"));
   }
 
   void json_numbers_data() {
@@ -97,7 +99,8 @@ class TestDebugFormat : public QObject {
   void text_line() {
     std::string out;
     append_text_line(counter_metric(), out);
-    QCOMPARE(QString::fromStdString(out), QString("stats_counters name=foo count=3.0 rate=0.3 @1764100000000\n"));
+    QCOMPARE(QString::fromStdString(out),
+             QString("stats_counters name=foo count=3.0 rate=0.3 @1764100000000\n"));
     Metric m;
     m.bucket = "x";
     m.values = {{"", std::numeric_limits<double>::quiet_NaN()}};

@@ -22,7 +22,9 @@ namespace {
 
 using Lines = std::map<QString, QJsonObject>;
 
-Lines parse_lines(const std::string& out) { return json_lines_by_key(out); }
+Lines parse_lines(const std::string& out) {
+  return json_lines_by_key(out);
+}
 
 QJsonObject values(const Lines& lines, const QString& key) {
   const auto it = lines.find(key);
@@ -48,14 +50,19 @@ class Agent {
                         "modules:\n"
                         "  statsd:\n"
                         "    type: statsd_server\n"
-                        "    local_host: 127.0.0.1:" + std::to_string(udp_) + "\n"
-                        "    tcp_host: 127.0.0.1:" + std::to_string(tcp_) + "\n"
+                        "    local_host: 127.0.0.1:" +
+                        std::to_string(udp_) +
+                        "\n"
+                        "    tcp_host: 127.0.0.1:" +
+                        std::to_string(tcp_) +
+                        "\n"
                         "    percentile_thresholds: [50, 100]\n"
                         "  out:\n"
                         "    type: debug_output\n"
                         "    format: json\n";
     process_.start({bucky3_binary(), dir_.write("bucky3.yaml", config)}, dir_.path());
-    ready_ = poll_until([&] { return process_.err().find("listening on UDP") != std::string::npos; }, 15s);
+    ready_ = poll_until(
+        [&] { return process_.err().find("listening on UDP") != std::string::npos; }, 15s);
   }
 
   bool ready() const { return ready_; }
@@ -69,7 +76,8 @@ class Agent {
     return poll_until(
         [&] {
           try {
-            const auto health = bucky3::shm::HealthBlock::open(instance_, bucky3::shm::Access::read_only);
+            const auto health =
+                bucky3::shm::HealthBlock::open(instance_, bucky3::shm::Access::read_only);
             const auto slot = health.find("statsd");
             if (!slot) return false;
             for (const auto& e : health.snapshot(*slot).errors)
@@ -85,7 +93,8 @@ class Agent {
   Lines stop() {
     process_.signal(SIGTERM);
     const auto status = process_.wait(15s);
-    if (!status || !WIFEXITED(*status) || WEXITSTATUS(*status) != 0) qWarning() << "agent did not stop cleanly";
+    if (!status || !WIFEXITED(*status) || WEXITSTATUS(*status) != 0)
+      qWarning() << "agent did not stop cleanly";
     return parse_lines(process_.out());
   }
 
@@ -98,7 +107,9 @@ class Agent {
   bool ready_ = false;
 };
 
-std::string node_dir() { return source_dir() + "/tests/node"; }
+std::string node_dir() {
+  return source_dir() + "/tests/node";
+}
 
 }  // namespace
 
@@ -131,7 +142,8 @@ class TestE2eClients : public QObject {
     const auto lines = agent.stop();
 
     const QString tags = " env=prod";
-    QCOMPARE(values(lines, "stats_counters env=prod name=hot.hits region=eu")["count"].toDouble(), 10.0);
+    QCOMPARE(values(lines, "stats_counters env=prod name=hot.hits region=eu")["count"].toDouble(),
+             10.0);
     QCOMPARE(value(lines, "stats_gauges name=hot.temp"), 21.5);
     const auto p100 = values(lines, "stats_timers env=prod name=hot.lat percentile=100 region=eu");
     QCOMPARE(p100["count"].toDouble(), 4.0);
@@ -144,7 +156,8 @@ class TestE2eClients : public QObject {
     QCOMPARE(values(lines, "stats_timers name=hot.hist percentile=100")["sum"].toDouble(), 3.0);
     QCOMPARE(values(lines, "stats_sets name=hot.users")["count"].toDouble(), 2.0);
     if (mode != "telegraf") {
-      QCOMPARE(values(lines, "stats_timers kind=a name=hot.dist percentile=100")["sum"].toDouble(), 7.0);
+      QCOMPARE(values(lines, "stats_timers kind=a name=hot.dist percentile=100")["sum"].toDouble(),
+               7.0);
       const auto it = lines.find("stats_gauges name=hot.ts_gauge");
       QVERIFY(it != lines.end());
       QCOMPARE(it->second["value"].toDouble(), 1.0);
@@ -164,8 +177,8 @@ class TestE2eClients : public QObject {
     const int port = mode == "tcp" ? agent.tcp() : agent.udp();
     std::string out;
     // Debian's python3-statsd imports only under /usr/bin/python3.
-    QCOMPARE(run_command({"/usr/bin/python3", source_dir() + "/tests/clients/send_mix.py", mode.toStdString(),
-                          std::to_string(port), agent.sentinel()},
+    QCOMPARE(run_command({"/usr/bin/python3", source_dir() + "/tests/clients/send_mix.py",
+                          mode.toStdString(), std::to_string(port), agent.sentinel()},
                          &out),
              0);
     QVERIFY2(agent.saw_sentinel(), (out + agent.err()).c_str());

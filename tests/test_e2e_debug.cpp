@@ -33,14 +33,19 @@ struct Agent {
   void start() {
     const auto config = "instance: " + instance +
                         "\n"
-                        "flush_interval: " + flush_interval + "\n" + extra_globals +
+                        "flush_interval: " +
+                        flush_interval + "\n" + extra_globals +
                         "randomize_startup: false\n"
                         "metadata: {host: e2e}\n"
                         "modules:\n"
                         "  statsd:\n"
                         "    type: statsd_server\n"
-                        "    local_host: 127.0.0.1:" + std::to_string(udp) + "\n"
-                        "    tcp_host: 127.0.0.1:" + std::to_string(tcp) + "\n"
+                        "    local_host: 127.0.0.1:" +
+                        std::to_string(udp) +
+                        "\n"
+                        "    tcp_host: 127.0.0.1:" +
+                        std::to_string(tcp) +
+                        "\n"
                         "    percentile_thresholds: [90, 100]\n"
                         "    histogram_bins:\n"
                         "      - match: {name: \"^lat$\"}\n"
@@ -52,7 +57,8 @@ struct Agent {
   }
   // The UDP socket is bound before the module says it listens.
   bool listening() {
-    return poll_until([&] { return process.err().find("listening on UDP") != std::string::npos; }, 10s);
+    return poll_until([&] { return process.err().find("listening on UDP") != std::string::npos; },
+                      10s);
   }
   ~Agent() {
     process.signal(SIGTERM);
@@ -64,7 +70,8 @@ const char* kMix =
     "foo:1|c\nfoo:1|c\nfoo:1|c\nfoo:2|c|@0.5\n"
     "g:5|g\ng:+3|g\ng2:-2|g\n"
     "s:a|s\ns:b|s\ns:a|s\n"
-    "lat:1|ms\nlat:2|ms\nlat:3|ms\nlat:4|ms\nlat:5|ms\nlat:6|ms\nlat:7|ms\nlat:8|ms\nlat:9|ms\nlat:10|ms\n"
+    "lat:1|ms\nlat:2|ms\nlat:3|ms\nlat:4|ms\nlat:5|ms\nlat:6|ms\nlat:7|ms\nlat:8|ms\nlat:9|ms\nlat:"
+    "10|ms\n"
     "tagged:1|c|#env:prod,region=eu\n"
     "this is not statsd\n"
     "over:1|c|#bucket=custom\n";
@@ -100,7 +107,8 @@ void check_mix(const std::map<QString, QJsonObject>& got) {
   QCOMPARE(values("stats_counters env=prod name=tagged region=eu")["count"].toDouble(), 1.0);
   QCOMPARE(values("custom name=over")["count"].toDouble(), 1.0);
   // Global metadata merged into every metric.
-  for (const auto& [key, obj] : got) QCOMPARE(obj["metadata"].toObject()["host"].toString(), QString("e2e"));
+  for (const auto& [key, obj] : got)
+    QCOMPARE(obj["metadata"].toObject()["host"].toString(), QString("e2e"));
 }
 
 }  // namespace
@@ -162,7 +170,9 @@ class TestE2eDebug : public QObject {
                         "modules:\n"
                         "  statsd:\n"
                         "    type: statsd_server\n"
-                        "    local_host: 127.0.0.1:" + std::to_string(udp) + "\n"
+                        "    local_host: 127.0.0.1:" +
+                        std::to_string(udp) +
+                        "\n"
                         "    destinations: [text]\n"
                         "    self_report: true\n"
                         "  json:\n"
@@ -172,7 +182,8 @@ class TestE2eDebug : public QObject {
                         "    type: debug_output\n"
                         "    format: text\n";
     process.start({bucky3_binary(), dir.write("bucky3.yaml", config)}, dir.path());
-    QVERIFY(poll_until([&] { return process.err().find("listening on UDP") != std::string::npos; }, 10s));
+    QVERIFY(poll_until([&] { return process.err().find("listening on UDP") != std::string::npos; },
+                       10s));
     send_udp(udp, "routed:1|c\n");
     QVERIFY2(poll_until(
                  [&] {
@@ -213,7 +224,8 @@ class TestE2eDebug : public QObject {
       send_udp(udp, datagram);
       if (i == 1200 || i == 2800) {
         for (const pid_t child : children_of(process.pid())) {
-          if (read_file("/proc/" + std::to_string(child) + "/cmdline").rfind("bucky3: out", 0) == 0) {
+          if (read_file("/proc/" + std::to_string(child) + "/cmdline").rfind("bucky3: out", 0) ==
+              0) {
             ::kill(child, SIGKILL);
             ++kills;
           }
@@ -246,13 +258,16 @@ class TestE2eDebug : public QObject {
     const std::string long_tag(100, 'x');
     for (int i = 0; i < 1000; i += 10) {
       std::string datagram;
-      for (int j = i; j < i + 10; ++j) datagram += "big" + std::to_string(j) + ":1|c|#t:" + long_tag + "\n";
+      for (int j = i; j < i + 10; ++j)
+        datagram += "big" + std::to_string(j) + ":1|c|#t:" + long_tag + "\n";
       send_udp(udp, datagram);
     }
     const auto all_seen = [&] {
       const auto lines = parse_lines(process.out());
       for (int i = 0; i < 1000; ++i)
-        if (!lines.count(QString("stats_counters name=big%1 t=%2").arg(i).arg(QString::fromStdString(long_tag))))
+        if (!lines.count(QString("stats_counters name=big%1 t=%2")
+                             .arg(i)
+                             .arg(QString::fromStdString(long_tag))))
           return false;
       return true;
     };

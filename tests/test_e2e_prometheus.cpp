@@ -15,8 +15,9 @@ namespace {
 
 // The value of the first series an instant query returns, or nullopt.
 std::optional<double> query(int prometheus_port, const std::string& promql) {
-  const auto body = http_get("http://127.0.0.1:" + std::to_string(prometheus_port) +
-                             "/api/v1/query?query=" + QUrl::toPercentEncoding(QString::fromStdString(promql)).toStdString());
+  const auto body =
+      http_get("http://127.0.0.1:" + std::to_string(prometheus_port) + "/api/v1/query?query=" +
+               QUrl::toPercentEncoding(QString::fromStdString(promql)).toStdString());
   const auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(body));
   const auto result = doc.object()["data"].toObject()["result"].toArray();
   if (result.isEmpty()) return std::nullopt;
@@ -29,7 +30,8 @@ class TestE2ePrometheus : public QObject {
   Q_OBJECT
  private slots:
   void prometheus_scrapes_statsd_values() {
-    if (::access("/usr/bin/prometheus", X_OK) != 0) QFAIL("prometheus is not installed (scripts/install-deps.sh)");
+    if (::access("/usr/bin/prometheus", X_OK) != 0)
+      QFAIL("prometheus is not installed (scripts/install-deps.sh)");
     TempDir dir;
     const int statsd_port = free_port(true);
     const int exporter_port = free_port(false);
@@ -42,21 +44,29 @@ class TestE2ePrometheus : public QObject {
                                               "modules:\n"
                                               "  statsd:\n"
                                               "    type: statsd_server\n"
-                                              "    local_host: 127.0.0.1:" + std::to_string(statsd_port) +
+                                              "    local_host: 127.0.0.1:" +
+                                              std::to_string(statsd_port) +
                                               "\n"
                                               "  prom:\n"
                                               "    type: prometheus_exporter\n"
-                                              "    local_host: 127.0.0.1:" + std::to_string(exporter_port) + "\n")},
+                                              "    local_host: 127.0.0.1:" +
+                                              std::to_string(exporter_port) + "\n")},
                 dir.path());
-    const std::string metrics_url = "http://127.0.0.1:" + std::to_string(exporter_port) + "/metrics";
-    QVERIFY2(poll_until([&] { return http_get(metrics_url).find("bucky3_module_up") != std::string::npos; }, 15s),
-             agent.err().c_str());
+    const std::string metrics_url =
+        "http://127.0.0.1:" + std::to_string(exporter_port) + "/metrics";
+    QVERIFY2(
+        poll_until(
+            [&] { return http_get(metrics_url).find("bucky3_module_up") != std::string::npos; },
+            15s),
+        agent.err().c_str());
 
     const int prometheus_port = free_port(false);
-    const auto prom_config = dir.write("prometheus.yml",
-                                       "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-                                       "scrape_configs:\n  - job_name: bucky3\n    static_configs:\n"
-                                       "      - targets: ['127.0.0.1:" + std::to_string(exporter_port) + "']\n");
+    const auto prom_config =
+        dir.write("prometheus.yml",
+                  "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                  "scrape_configs:\n  - job_name: bucky3\n    static_configs:\n"
+                  "      - targets: ['127.0.0.1:" +
+                      std::to_string(exporter_port) + "']\n");
     Process prometheus;
     prometheus.start({"/usr/bin/prometheus", "--config.file=" + prom_config,
                       "--storage.tsdb.path=" + dir.path() + "/tsdb",
@@ -68,10 +78,13 @@ class TestE2ePrometheus : public QObject {
     std::optional<double> gauge, count, p90_upper, up;
     const bool found = poll_until(
         [&] {
-          send_udp(statsd_port,
-                   "e2e_gauge:42.5|g\ne2e_hits:3|c\ne2e_lat:10|ms|#route:/a\ne2e_lat:20|ms|#route:/a\n");
+          send_udp(
+              statsd_port,
+              "e2e_gauge:42.5|g\ne2e_hits:3|c\ne2e_lat:10|ms|#route:/a\ne2e_lat:20|ms|#route:/a\n");
           gauge = query(prometheus_port, "stats_gauges{name=\"e2e_gauge\",host=\"e2e\"}");
-          p90_upper = query(prometheus_port, "stats_timers{name=\"e2e_lat\",route=\"/a\",percentile=\"100\",value=\"upper\"}");
+          p90_upper = query(
+              prometheus_port,
+              "stats_timers{name=\"e2e_lat\",route=\"/a\",percentile=\"100\",value=\"upper\"}");
           up = query(prometheus_port, "bucky3_module_up{module=\"statsd\"}");
           count = query(prometheus_port, "stats_counters{name=\"e2e_hits\",value=\"count\"}");
           std::this_thread::sleep_for(200ms);

@@ -7,9 +7,12 @@
 using namespace bucky3;
 
 namespace {
-config::Config load(const std::string& yaml) { return config::load_config_text(yaml, "test.yaml"); }
+config::Config load(const std::string& yaml) {
+  return config::load_config_text(yaml, "test.yaml");
+}
 
-Metric metric(std::string bucket, std::vector<Tag> tags, std::optional<std::int64_t> ts = std::nullopt) {
+Metric metric(std::string bucket, std::vector<Tag> tags,
+              std::optional<std::int64_t> ts = std::nullopt) {
   Metric m;
   m.bucket = std::move(bucket);
   m.metadata = std::move(tags);
@@ -32,7 +35,8 @@ class TestRuntime : public QObject {
   void metadata_merge_metric_wins() {
     const auto config = load(
         "metadata: {host: h1, dc: eu, zone: a}\n"
-        "modules:\n  s:\n    type: linux_stats\n    metadata: {zone: b}\n  d:\n    type: debug_output\n");
+        "modules:\n  s:\n    type: linux_stats\n    metadata: {zone: b}\n  d:\n    type: "
+        "debug_output\n");
     const auto& source = *config.find("s");
     auto m = metric("x", {{"host", "own"}, {"app", "web"}});
     QVERIFY(runtime::prepare_metric(source, 1000, m));
@@ -41,7 +45,9 @@ class TestRuntime : public QObject {
   }
 
   void add_timestamps_only_where_missing() {
-    const auto config = load("add_timestamps: true\nmodules:\n  s:\n    type: linux_stats\n  d:\n    type: debug_output\n");
+    const auto config = load(
+        "add_timestamps: true\nmodules:\n  s:\n    type: linux_stats\n  d:\n    type: "
+        "debug_output\n");
     const auto& source = *config.find("s");
     auto without = metric("x", {});
     auto with = metric("x", {}, 5);

@@ -90,17 +90,20 @@ class TestSupervisor : public QObject {
     const auto good = dir.write("good.yaml", two_debug_outputs("x"));
     std::string out;
     QCOMPARE(run_command({bucky3_binary(), "--check", good}, &out), 0);
-    const auto bad = dir.write("bad.yaml", "modules:\n  dbg:\n    type: debug_output\n    flush_interval: 0.05\n");
+    const auto bad = dir.write(
+        "bad.yaml", "modules:\n  dbg:\n    type: debug_output\n    flush_interval: 0.05\n");
     QCOMPARE(run_command({bucky3_binary(), "--check", bad}, &out), 2);
     QVERIFY2(out.find(bad + ":4:") != std::string::npos, out.c_str());
     QVERIFY2(out.find("modules.dbg.flush_interval") != std::string::npos, out.c_str());
     QCOMPARE(run_command({bucky3_binary(), "--check", dir.path() + "/missing.yaml"}, &out), 2);
     // A module's own checks (statsd_server's histogram_bins) run at --check too.
-    const auto bins = dir.write("bins.yaml", "modules:\n  s:\n    type: statsd_server\n    histogram_bins: [{bins: {}}]\n");
+    const auto bins = dir.write(
+        "bins.yaml", "modules:\n  s:\n    type: statsd_server\n    histogram_bins: [{bins: {}}]\n");
     QCOMPARE(run_command({bucky3_binary(), "--check", bins}, &out), 2);
-    QVERIFY2(out.find(bins + ":4:29: modules.s.histogram_bins[0].bins: must name at least one bin") !=
-                 std::string::npos,
-             out.c_str());
+    QVERIFY2(
+        out.find(bins + ":4:29: modules.s.histogram_bins[0].bins: must name at least one bin") !=
+            std::string::npos,
+        out.c_str());
     // The built-in default is valid.
     const auto builtin = read_file(source_dir() + "/assets/bucky3.yaml");
     const auto copy = dir.write("default.yaml", builtin);

@@ -78,7 +78,8 @@ constexpr std::pair<shm::Counter, const char*> kReportedCounters[] = {
 
 }  // namespace
 
-bool prepare_metric(const config::ModuleConfig& module, std::int64_t flush_time_ms, Metric& metric) {
+bool prepare_metric(const config::ModuleConfig& module, std::int64_t flush_time_ms,
+                    Metric& metric) {
   if (!module.metadata.empty()) {
     // Both lists are sorted: merge, the metric's own tags win.
     std::vector<Tag> merged;
@@ -86,7 +87,8 @@ bool prepare_metric(const config::ModuleConfig& module, std::int64_t flush_time_
     auto own = metric.metadata.begin();
     auto global = module.metadata.begin();
     while (own != metric.metadata.end() || global != module.metadata.end()) {
-      if (global == module.metadata.end() || (own != metric.metadata.end() && own->key < global->key)) {
+      if (global == module.metadata.end() ||
+          (own != metric.metadata.end() && own->key < global->key)) {
         merged.push_back(std::move(*own++));
       } else if (own == metric.metadata.end() || global->key < own->key) {
         merged.push_back(*global++);
@@ -109,14 +111,16 @@ ModuleRuntime::ModuleRuntime(const config::Config& config, const config::ModuleC
       heartbeat_timer_(io_),
       flush_timer_(io_),
       started_(Clock::now()) {
-  health_ = std::make_unique<shm::HealthBlock>(shm::HealthBlock::open(config.instance, shm::Access::read_write));
+  health_ = std::make_unique<shm::HealthBlock>(
+      shm::HealthBlock::open(config.instance, shm::Access::read_write));
   const auto slot = health_->find(module.name);
   if (!slot) throw std::runtime_error("module " + module.name + " has no slot in the health block");
   slot_ = *slot;
   // The first self-report comes one flush interval after the start (at most a
   // minute), then one a minute.
   last_self_report_ms_ =
-      wall_clock_ms() - 60'000 + std::min<std::int64_t>(60'000, static_cast<std::int64_t>(module.flush_interval_s * 1000));
+      wall_clock_ms() - 60'000 +
+      std::min<std::int64_t>(60'000, static_cast<std::int64_t>(module.flush_interval_s * 1000));
 
   if (module.role == config::ModuleRole::source) {
     for (const auto& destination : module.destinations) {
@@ -125,9 +129,11 @@ ModuleRuntime::ModuleRuntime(const config::Config& config, const config::ModuleC
       route.segment = std::make_unique<shm::DestinationSegment>(
           shm::DestinationSegment::open(config.instance, destination, shm::Access::read_write));
       const auto ring = route.segment->ring_index(module.name);
-      if (!ring) throw std::runtime_error("segment of " + destination + " has no ring for " + module.name);
+      if (!ring)
+        throw std::runtime_error("segment of " + destination + " has no ring for " + module.name);
       route.writer = std::make_unique<shm::RingWriter>(*route.segment, *ring);
-      max_record_bytes_ = std::min(max_record_bytes_, shm::max_record_bytes(route.segment->ring_capacity()));
+      max_record_bytes_ =
+          std::min(max_record_bytes_, shm::max_record_bytes(route.segment->ring_capacity()));
       routes_.push_back(std::move(route));
     }
   } else {
@@ -146,11 +152,17 @@ ModuleRuntime::ModuleRuntime(const config::Config& config, const config::ModuleC
   heartbeat();
 }
 
-ModuleRuntime::~ModuleRuntime() { stop_waiter(); }
+ModuleRuntime::~ModuleRuntime() {
+  stop_waiter();
+}
 
-void ModuleRuntime::count(shm::Counter counter, std::uint64_t delta) { health_->add(slot_, counter, delta); }
+void ModuleRuntime::count(shm::Counter counter, std::uint64_t delta) {
+  health_->add(slot_, counter, delta);
+}
 
-void ModuleRuntime::set_level(shm::Counter counter, std::uint64_t value) { health_->set(slot_, counter, value); }
+void ModuleRuntime::set_level(shm::Counter counter, std::uint64_t value) {
+  health_->set(slot_, counter, value);
+}
 
 void ModuleRuntime::record_error(std::string_view reason, std::string_view text) {
   health_->record_error(slot_, wall_clock_ms(), reason, text);
@@ -230,7 +242,8 @@ void ModuleRuntime::on_flush(std::function<void(std::int64_t)> handler) {
     const double cap = std::min(module_.flush_interval_s, 15.0);
     std::mt19937_64 rng(std::random_device{}());
     std::uniform_real_distribution<double> dist(0.0, cap);
-    first_delay = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(dist(rng)));
+    first_delay =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(dist(rng)));
   }
   flush_grid_start_ = Clock::now() + first_delay;
   flush_ticks_ = 0;
@@ -322,8 +335,8 @@ bool ModuleRuntime::drain_once() {
       ++handled;
       if (const auto error = shm::decode_batch(*record, decoded_)) {
         // A corrupt record can never become readable: skip it, loudly.
-        log::error("ring of ", own_segment_->source_name(ring), ": undecodable batch skipped: ",
-                   error->reason, " at byte ", error->offset);
+        log::error("ring of ", own_segment_->source_name(ring),
+                   ": undecodable batch skipped: ", error->reason, " at byte ", error->offset);
         record_error("undecodable batch", error->reason);
         reader.commit();
         continue;

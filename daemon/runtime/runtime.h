@@ -2,11 +2,11 @@
 // flush ticks, routing of source batches into rings, draining of destination
 // rings, and self_report. One ModuleRuntime per module process.
 #pragma once
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -151,8 +151,8 @@ class ModuleRuntime {
   std::thread waiter_;
   std::mutex waiter_mutex_;
   std::condition_variable waiter_cv_;
-  bool drain_pending_ = false;  // guarded by waiter_mutex_
-  bool waiter_exit_ = false;    // guarded by waiter_mutex_
+  bool drain_pending_ = false;           // guarded by waiter_mutex_
+  bool waiter_exit_ = false;             // guarded by waiter_mutex_
   std::atomic<bool> waiter_done_{true};  // the waiter thread has left its loop
 };
 

@@ -128,7 +128,6 @@ std::string html_escape(std::string_view text) {
 
 }  // namespace
 
-
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Impl(asio::io_context& io, HttpOptions options, PageProvider provider)
       : io(io),
@@ -304,8 +303,9 @@ void HttpServer::Connection::handle_request() {
   respond(http::status::not_found, kTextType, ScrapePage{{not_found}}, {}, keep_alive, head_only);
 }
 
-void HttpServer::Connection::respond(http::status status, std::string_view content_type, ScrapePage body,
-                         std::string_view extra_headers, bool keep_alive, bool head_only) {
+void HttpServer::Connection::respond(http::status status, std::string_view content_type,
+                                     ScrapePage body, std::string_view extra_headers,
+                                     bool keep_alive, bool head_only) {
   ++server_->stats.requests;
   body_ = std::move(body);
   head_.clear();

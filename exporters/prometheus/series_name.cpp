@@ -79,7 +79,8 @@ void resolve_labels(std::span<const TagView> tags, std::vector<Label>& out) {
   out.resize(n);
 }
 
-void series_labels(std::string_view bucket, std::span<const TagView> tags, std::vector<Label>& out) {
+void series_labels(std::string_view bucket, std::span<const TagView> tags,
+                   std::vector<Label>& out) {
   resolve_labels(tags, out);
   // `__name__` cannot collide with a tag's label: sanitizing gives tags a `tag` prefix
   // before a leading `__`.
