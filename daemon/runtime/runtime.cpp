@@ -57,25 +57,6 @@ std::uint64_t max_rss_bytes() {
   return static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;  // ru_maxrss is in KiB
 }
 
-// Names of the health counters as self_report writes them.
-constexpr std::pair<shm::Counter, const char*> kReportedCounters[] = {
-    {shm::Counter::lines_in, "lines_in"},
-    {shm::Counter::lines_invalid, "lines_invalid"},
-    {shm::Counter::metrics_in, "metrics_in"},
-    {shm::Counter::metrics_out, "metrics_out"},
-    {shm::Counter::batches_out, "batches_out"},
-    {shm::Counter::drops_kernel, "drops_kernel"},
-    {shm::Counter::drops_series_cap, "drops_series_cap"},
-    {shm::Counter::drops_ring_full, "drops_ring_full"},
-    {shm::Counter::drops_buffer, "drops_buffer"},
-    {shm::Counter::drops_other, "drops_other"},
-    {shm::Counter::errors, "errors"},
-    {shm::Counter::bytes_in, "bytes_in"},
-    {shm::Counter::bytes_out, "bytes_out"},
-    {shm::Counter::series, "series"},
-    {shm::Counter::retries, "retries"},
-};
-
 }  // namespace
 
 bool prepare_metric(const config::ModuleConfig& module, std::int64_t flush_time_ms,
@@ -216,9 +197,13 @@ void ModuleRuntime::maybe_self_report(std::int64_t now_ms) {
   metric.values.push_back(
       {"uptime_seconds", std::chrono::duration<double>(Clock::now() - started_).count()});
   const auto snapshot = health_->snapshot(slot_);
-  for (const auto& [counter, name] : kReportedCounters) {
+  // Every counter under its health-block name, but the two levels sent above as
+  // cpu_seconds and max_rss_bytes.
+  for (std::size_t i = 0; i < shm::counter_count; ++i) {
+    const auto counter = static_cast<shm::Counter>(i);
+    if (counter == shm::Counter::cpu_ns || counter == shm::Counter::rss_bytes) continue;
     metric.values.push_back(
-        {name, static_cast<std::int64_t>(snapshot.counters[static_cast<std::size_t>(counter)])});
+        {std::string(shm::to_string(counter)), static_cast<std::int64_t>(snapshot.counters[i])});
   }
   for (auto& provider : self_report_providers_) provider(metric.values);
   std::vector<Metric> metrics;
