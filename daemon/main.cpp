@@ -22,21 +22,31 @@
 
 namespace {
 
-constexpr const char* kUsage =
-    "usage: bucky3 [CONFIG]\n"
-    "       bucky3 --check CONFIG\n"
-    "       bucky3 --version | --help\n"
-    "\n"
-    "Host monitoring agent: StatsD server, Linux and Docker collectors, feeding\n"
-    "Prometheus, InfluxDB and Graphite. Without CONFIG the built-in default runs\n"
-    "(StatsD on udp 127.0.0.1:8125, Linux metrics, Prometheus on 127.0.0.1:9103).\n"
-    "\n"
-    "  --check CONFIG  validate CONFIG and exit: 0 valid, 2 invalid\n"
-    "  --version       print the version\n"
-    "  --help          print this help\n"
-    "\n"
-    "Exit status: 0 clean stop, 1 runtime failure, 2 bad config or arguments,\n"
-    "3 crash loop, 4 instance already running.\n";
+// The module list comes from the registry, so it names exactly what this binary runs.
+std::string usage() {
+  std::string types;
+  for (const auto type : bucky3::daemon::built_module_types()) {
+    types += types.empty() ? "  " : ", ";
+    types += type;
+  }
+  return "usage: bucky3 [CONFIG]\n"
+         "       bucky3 --check CONFIG\n"
+         "       bucky3 --version | --help\n"
+         "\n"
+         "Host monitoring agent: source modules collect metrics, destination modules\n"
+         "send them on. Module types in this build:\n" +
+         types +
+         "\n"
+         "Without CONFIG the built-in default runs (StatsD on udp 127.0.0.1:8125,\n"
+         "Linux metrics, Prometheus on 127.0.0.1:9103).\n"
+         "\n"
+         "  --check CONFIG  validate CONFIG and exit: 0 valid, 2 invalid\n"
+         "  --version       print the version\n"
+         "  --help          print this help\n"
+         "\n"
+         "Exit status: 0 clean stop, 1 runtime failure, 2 bad config or arguments,\n"
+         "3 crash loop, 4 instance already running.\n";
+}
 
 // yaml-cpp 0.7 loops or exhausts memory on some malformed input (fuzz_config
 // finds such files within seconds): the config load is bounded in time and in
@@ -96,7 +106,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
+      std::fputs(usage().c_str(), stdout);
       return 0;
     }
     if (arg == "--version") {
@@ -108,18 +118,18 @@ int main(int argc, char** argv) {
       continue;
     }
     if (arg.size() > 1 && arg[0] == '-') {
-      std::fprintf(stderr, "bucky3: unknown option %s\n%s", arg.c_str(), kUsage);
+      std::fprintf(stderr, "bucky3: unknown option %s\n%s", arg.c_str(), usage().c_str());
       return daemon::exit_bad_config;
     }
     if (!config_path.empty()) {
       std::fprintf(stderr, "bucky3: one CONFIG only, got %s and %s\n%s", config_path.c_str(),
-                   arg.c_str(), kUsage);
+                   arg.c_str(), usage().c_str());
       return daemon::exit_bad_config;
     }
     config_path = arg;
   }
   if (check && config_path.empty()) {
-    std::fprintf(stderr, "bucky3: --check needs a CONFIG\n%s", kUsage);
+    std::fprintf(stderr, "bucky3: --check needs a CONFIG\n%s", usage().c_str());
     return daemon::exit_bad_config;
   }
 

@@ -41,6 +41,12 @@ constexpr std::array<ModuleType, 8> kModules{{
 
 }  // namespace
 
+std::vector<std::string_view> built_module_types() {
+  std::vector<std::string_view> types;
+  for (const auto& m : kModules) types.push_back(m.type);
+  return types;
+}
+
 ModuleEntry find_module_entry(std::string_view type) {
   for (const auto& m : kModules) {
     if (m.type == type) return m.run;

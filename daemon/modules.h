@@ -1,6 +1,7 @@
 // The module registry: the entry point of each module type this build can run.
 #pragma once
 #include <string_view>
+#include <vector>
 
 namespace bucky3::runtime {
 class ModuleRuntime;
@@ -12,6 +13,9 @@ struct ModuleConfig;
 namespace bucky3::daemon {
 
 using ModuleEntry = int (*)(runtime::ModuleRuntime&);
+
+// The types this binary can run, in table order (bucky3 --help lists them).
+std::vector<std::string_view> built_module_types();
 
 // nullptr when the type is valid in a config but not built into this binary.
 ModuleEntry find_module_entry(std::string_view type);

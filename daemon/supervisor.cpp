@@ -78,8 +78,13 @@ class Supervisor {
 
  private:
   int take_lock();  // exit_clean when taken
+  // Everything between taking the lock and letting it go; returns the exit status.
+  int supervise();
+  // One Child per active module; false (logged) when a type is not built in.
+  bool plan_children();
   void start(Child& child);
-  [[noreturn]] void exec_module(Child& child);
+  // The forked child's side of start(): runs the module in this process and _exits.
+  [[noreturn]] void run_module_in_child(Child& child);
   void reap(bool stopping);
   int stop_all();
   std::optional<std::chrono::milliseconds> next_timeout() const;
@@ -119,7 +124,7 @@ int Supervisor::take_lock() {
   return exit_clean;
 }
 
-void Supervisor::exec_module(Child& child) {
+void Supervisor::run_module_in_child(Child& child) {
   // In the child: die with the supervisor, drop what belongs to it.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != self_) ::_exit(1);  // the supervisor died before prctl took
@@ -153,7 +158,7 @@ void Supervisor::start(Child& child) {
     child.restart_at = now + child.backoff;
     return;
   }
-  if (pid == 0) exec_module(child);
+  if (pid == 0) run_module_in_child(child);
   child.pid = pid;
   child.started = now;
   child.starts.push_back(now);
@@ -259,6 +264,73 @@ int Supervisor::stop_all() {
   return killed ? exit_failure : exit_clean;
 }
 
+bool Supervisor::plan_children() {
+  for (const auto& module : config_.modules) {
+    if (module.inactive) continue;
+    if (find_module_entry(module.type) == nullptr) {
+      log::error("module ", module.name, ": type ", module.type, " is not built into this version");
+      return false;
+    }
+    Child child;
+    child.module = &module;
+    child.slot = children_.size();
+    children_.push_back(std::move(child));
+  }
+  return true;
+}
+
+int Supervisor::supervise() {
+  remove_segments(config_.instance);
+  if (!plan_children()) return exit_bad_config;
+  std::vector<shm::HealthBlock::SlotSpec> slots;
+  for (const auto& child : children_) slots.push_back({child.module->name, child.module->type});
+  health_.emplace(shm::HealthBlock::create(config_.instance, slots, config_.shm_group));
+  for (const auto& destination : config_.modules) {
+    if (destination.inactive || destination.role != config::ModuleRole::destination) continue;
+    std::vector<std::string> sources;
+    for (const auto& source : config_.modules) {
+      if (source.inactive || source.role != config::ModuleRole::source) continue;
+      for (const auto& d : source.destinations)
+        if (d == destination.name) sources.push_back(source.name);
+    }
+    shm::SegmentOptions options;
+    options.ring_size_bytes = destination.ring_size_bytes;
+    options.shm_group = config_.shm_group;
+    shm::DestinationSegment::create(config_.instance, destination.name, sources, options);
+  }
+  // Destinations first, so their segments have a reader before sources flush.
+  for (auto& child : children_)
+    if (child.module->role == config::ModuleRole::destination) start(child);
+  for (auto& child : children_)
+    if (child.module->role == config::ModuleRole::source) start(child);
+
+  while (!crash_loop_) {
+    siginfo_t info{};
+    int signo;
+    if (const auto timeout = next_timeout()) {
+      timespec ts{static_cast<time_t>(timeout->count() / 1000),
+                  static_cast<long>(timeout->count() % 1000) * 1'000'000};
+      signo = ::sigtimedwait(&signals_, &info, &ts);
+    } else {
+      signo = ::sigwaitinfo(&signals_, &info);
+    }
+    if (signo == SIGTERM || signo == SIGINT) {
+      log::info("received ", ::strsignal(signo), ": stopping modules");
+      return stop_all();
+    }
+    if (signo == SIGHUP) {
+      log::info("SIGHUP ignored by the supervisor (send it to a module to restart that module)");
+    }
+    reap(false);
+    const auto now = Clock::now();
+    for (auto& child : children_) {
+      if (child.pid < 0 && child.restart_at && *child.restart_at <= now) start(child);
+    }
+  }
+  stop_all();
+  return exit_crash_loop;
+}
+
 int Supervisor::run() {
   // Every signal we act on is blocked and taken synchronously; children restore the mask.
   sigemptyset(&signals_);
@@ -268,72 +340,7 @@ int Supervisor::run() {
   if (const int locked = take_lock(); locked != exit_clean) return locked;
   int status = exit_clean;
   try {
-    remove_segments(config_.instance);
-    std::vector<shm::HealthBlock::SlotSpec> slots;
-    for (const auto& module : config_.modules) {
-      if (module.inactive) continue;
-      if (find_module_entry(module.type) == nullptr) {
-        log::error("module ", module.name, ": type ", module.type,
-                   " is not built into this version");
-        throw std::invalid_argument("unsupported module type");
-      }
-      slots.push_back({module.name, module.type});
-      Child child;
-      child.module = &module;
-      children_.push_back(std::move(child));
-      children_.back().slot = slots.size() - 1;
-    }
-    health_.emplace(shm::HealthBlock::create(config_.instance, slots, config_.shm_group));
-    for (const auto& destination : config_.modules) {
-      if (destination.inactive || destination.role != config::ModuleRole::destination) continue;
-      std::vector<std::string> sources;
-      for (const auto& source : config_.modules) {
-        if (source.inactive || source.role != config::ModuleRole::source) continue;
-        for (const auto& d : source.destinations)
-          if (d == destination.name) sources.push_back(source.name);
-      }
-      shm::SegmentOptions options;
-      options.ring_size_bytes = destination.ring_size_bytes;
-      options.shm_group = config_.shm_group;
-      shm::DestinationSegment::create(config_.instance, destination.name, sources, options);
-    }
-    // Destinations first, so their segments have a reader before sources flush.
-    for (auto& child : children_)
-      if (child.module->role == config::ModuleRole::destination) start(child);
-    for (auto& child : children_)
-      if (child.module->role == config::ModuleRole::source) start(child);
-
-    while (!crash_loop_) {
-      siginfo_t info{};
-      int signo;
-      if (const auto timeout = next_timeout()) {
-        timespec ts{static_cast<time_t>(timeout->count() / 1000),
-                    static_cast<long>(timeout->count() % 1000) * 1'000'000};
-        signo = ::sigtimedwait(&signals_, &info, &ts);
-      } else {
-        signo = ::sigwaitinfo(&signals_, &info);
-      }
-      if (signo == SIGTERM || signo == SIGINT) {
-        log::info("received ", ::strsignal(signo), ": stopping modules");
-        status = stop_all();
-        break;
-      }
-      if (signo == SIGHUP) {
-        log::info("SIGHUP ignored by the supervisor (send it to a module to restart that module)");
-      }
-      reap(false);
-      const auto now = Clock::now();
-      for (auto& child : children_) {
-        if (child.pid < 0 && child.restart_at && *child.restart_at <= now) start(child);
-      }
-    }
-    if (crash_loop_) {
-      stop_all();
-      status = exit_crash_loop;
-    }
-  } catch (const std::invalid_argument&) {
-    status = exit_bad_config;
-    stop_all();
+    status = supervise();
   } catch (const std::exception& e) {
     log::error(e.what());
     status = exit_failure;

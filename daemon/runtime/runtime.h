@@ -96,7 +96,9 @@ class ModuleRuntime {
   std::ostream* replay_output() const { return replay_output_; }
   void set_replay_output(std::ostream* out) { replay_output_ = out; }
 
-  // Runs the loop until stopped. Returns the process exit status.
+  // Runs the loop until stopped, then returns 0 (a clean exit) for the module's
+  // entry point to return. A failure on the loop is an exception, not a status:
+  // it leaves run(), and the supervisor's child turns it into exit status 1.
   int run();
 
  private:
