@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "collectors/statsd/aggregator.h"
+#include "collectors/statsd/options.h"
 
 using bucky3::statsd::Aggregator;
 using bucky3::statsd::AggregatorOptions;
+using bucky3::statsd::default_aggregator_options;
 
 namespace {
 
@@ -78,7 +80,7 @@ BENCHMARK(BM_memchr_split);
 void parse_aggregate(benchmark::State& state, const char* type) {
   const auto dgrams = datagrams(100000, 10000, type);
   const std::size_t lines = count_lines(dgrams);
-  Aggregator aggregator(AggregatorOptions{}, kNow);
+  Aggregator aggregator(default_aggregator_options(), kNow);
   for (auto _ : state) {
     for (const auto& d : dgrams) aggregator.add_datagram(d, kNow);
     auto interval = aggregator.rotate(kNow);
@@ -101,7 +103,7 @@ BENCHMARK(BM_parse_aggregate_timers);
 // Turning a finished interval of 10k timer series into Metrics (4 percentiles each).
 void BM_drain_timers(benchmark::State& state) {
   const auto dgrams = datagrams(100000, 10000, "ms");
-  Aggregator aggregator(AggregatorOptions{}, kNow);
+  Aggregator aggregator(default_aggregator_options(), kNow);
   std::size_t metrics = 0;
   std::vector<bucky3::Metric> out;
   for (auto _ : state) {
@@ -136,7 +138,7 @@ void BM_bytes_per_counter_series(benchmark::State& state) {
   const auto dgrams = datagrams(series, series, "c");
   double accounted = 0, rss = 0;
   for (auto _ : state) {
-    AggregatorOptions options;
+    AggregatorOptions options = default_aggregator_options();
     options.max_series = series;
     const long before = rss_bytes();
     Aggregator aggregator(options, kNow);

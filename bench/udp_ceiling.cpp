@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "collectors/statsd/options.h"
 #include "collectors/statsd/receiver.h"
 #include "common/log.h"
 
@@ -277,7 +278,7 @@ Step run_statsd_receiver(int commands, int results, Command command, std::size_t
   namespace asio = boost::asio;
   Step step;
   asio::io_context io;
-  bucky3::statsd::ReceiverOptions options;
+  bucky3::statsd::ReceiverOptions options = bucky3::statsd::default_receiver_options();
   options.udp_host = "127.0.0.1:0";
   options.socket_buffer = kSocketBuffer;
   bucky3::statsd::Receiver receiver(io, options, [&](std::string_view) { ++step.received; });

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "collectors/statsd/aggregator.h"
+#include "collectors/statsd/options.h"
 
 namespace {
 
@@ -26,7 +27,8 @@ struct Outcome {
 };
 
 Outcome run(std::string_view payload, bool line_cache) {
-  AggregatorOptions options;
+  static const AggregatorOptions defaults = default_aggregator_options();
+  AggregatorOptions options = defaults;
   options.max_series = 256;
   options.timer_sample_limit = 16;
   options.percentile_thresholds = {0.1, 50, 99.9, 100};

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "collectors/statsd/aggregator.h"
+#include "collectors/statsd/options.h"
 
 using namespace bucky3;
 using namespace bucky3::statsd;
@@ -59,7 +60,7 @@ std::vector<double> parse_thresholds(const QString& text) {
 }
 
 AggregatorOptions test_options() {
-  AggregatorOptions options;
+  AggregatorOptions options = default_aggregator_options();
   const double inf = std::numeric_limits<double>::infinity();
   options.histogram_rules.push_back(
       {[](std::string_view name, const std::vector<Tag>&) { return name.starts_with("myapp_"); },
@@ -225,7 +226,7 @@ class TestAggregator : public QObject {
   // One datagram, every line kind: each counted where it belongs, the valid
   // ones used, each invalid one handed over with its reason.
   void counts_line_kinds() {
-    Aggregator aggregator({}, kStart);
+    Aggregator aggregator(default_aggregator_options(), kStart);
     QStringList seen;
     const std::string payload =
         "a:1|c\nnot a line\r\nb:2|c\r\n_sc|db|0\n_e{1,1}:a|b\n\nx:1|q\na:1|c|T5\na:zz|c\n";
@@ -245,7 +246,7 @@ class TestAggregator : public QObject {
 
   // count_ps and rate use the interval's real length, not the nominal one.
   void rates_use_real_elapsed_time() {
-    Aggregator aggregator({}, kStart);
+    Aggregator aggregator(default_aggregator_options(), kStart);
     aggregator.add_datagram("a:5|c\nt:1|ms", kStart + 100);
     const auto interval = aggregator.rotate(kStart + 2500);
     QCOMPARE(interval->end_ms() - interval->start_ms(), std::int64_t{2500});
@@ -259,7 +260,7 @@ class TestAggregator : public QObject {
 
   // Only series of the interval come out; the next one starts empty.
   void rotate_starts_empty_interval() {
-    Aggregator aggregator({}, kStart);
+    Aggregator aggregator(default_aggregator_options(), kStart);
     aggregator.add_datagram("a:1|c\ng:3|g", kNow);
     const auto first = aggregator.rotate(kNow);
     aggregator.add_datagram("g:+1|g", kNow + 1);
@@ -270,7 +271,7 @@ class TestAggregator : public QObject {
 
   // The finished interval drains in bounded steps while the next one fills.
   void drains_incrementally() {
-    AggregatorOptions options;
+    AggregatorOptions options = default_aggregator_options();
     options.percentile_thresholds = {50, 100};
     Aggregator aggregator(options, kStart);
     std::string payload;
@@ -298,7 +299,7 @@ class TestAggregator : public QObject {
   // Past timer_sample_limit: count, lower, upper, mean, sum stay exact; the
   // percentile subsets come from a uniform reservoir of `limit` samples.
   void reservoir_past_sample_limit() {
-    AggregatorOptions options;
+    AggregatorOptions options = default_aggregator_options();
     options.timer_sample_limit = 100;
     options.percentile_thresholds = {50, 100};
     Aggregator aggregator(options, kStart);
@@ -336,7 +337,7 @@ class TestAggregator : public QObject {
   // max_series refuses new series past the cap, counts the lines, keeps
   // updating the series it has, and names the heaviest metric names.
   void series_cap_and_top_names() {
-    AggregatorOptions options;
+    AggregatorOptions options = default_aggregator_options();
     options.max_series = 6;
     Aggregator aggregator(options, kStart);
     aggregator.add_datagram(
@@ -378,7 +379,7 @@ class TestAggregator : public QObject {
   // The 300-bytes-a-counter aim, by the aggregator's own accounting (the
   // benchmark measures RSS too); a generous bound, so only a regression trips it.
   void counter_series_stay_small() {
-    Aggregator aggregator({}, kStart);
+    Aggregator aggregator(default_aggregator_options(), kStart);
     std::string payload;
     for (int i = 0; i < 20000; ++i) {
       payload += "app.service.metric_" + std::to_string(i % 100) +
@@ -392,7 +393,7 @@ class TestAggregator : public QObject {
 
   // Many series: the table grows and every series keeps its own value.
   void many_series_survive_growth() {
-    Aggregator aggregator({}, kStart);
+    Aggregator aggregator(default_aggregator_options(), kStart);
     for (int round = 0; round < 2; ++round) {
       std::string payload;
       for (int i = 0; i < 20000; ++i) {

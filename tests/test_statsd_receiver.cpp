@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "collectors/statsd/options.h"
 #include "collectors/statsd/receiver.h"
 
 using namespace bucky3::statsd;
@@ -198,13 +199,13 @@ long max_rss_kib() {
 }
 
 ReceiverOptions udp_only(const std::string& host = "127.0.0.1:0") {
-  ReceiverOptions options;
+  ReceiverOptions options = default_receiver_options();
   options.udp_host = host;
   return options;
 }
 
 ReceiverOptions tcp_only() {
-  ReceiverOptions options;
+  ReceiverOptions options = default_receiver_options();
   options.udp_host.clear();
   options.tcp_host = "127.0.0.1:0";
   return options;
@@ -556,7 +557,7 @@ class TestStatsdReceiver : public QObject {
     }
     asio::io_context io;
     Sink sink;
-    ReceiverOptions options;
+    ReceiverOptions options = default_receiver_options();
     options.udp_host.clear();
     options.unix_socket = path;
     options.unix_socket_mode = 0620;
@@ -588,7 +589,7 @@ class TestStatsdReceiver : public QObject {
     std::ofstream(path) << "keep me";
     asio::io_context io;
     Sink sink;
-    ReceiverOptions options;
+    ReceiverOptions options = default_receiver_options();
     options.udp_host.clear();
     options.unix_socket = path;
     QVERIFY_THROWS_EXCEPTION(std::runtime_error, Receiver(io, options, sink.handler()));
@@ -602,7 +603,7 @@ class TestStatsdReceiver : public QObject {
     asio::io_context io;
     Sink sink;
     Receiver first(io, tcp_only(), sink.handler());
-    ReceiverOptions options;
+    ReceiverOptions options = default_receiver_options();
     options.udp_host.clear();
     options.unix_socket = path;
     options.tcp_host = "127.0.0.1:" + std::to_string(*first.tcp_port());
@@ -690,7 +691,7 @@ class TestStatsdReceiver : public QObject {
   void destroyed_with_handlers_pending() {
     asio::io_context io;
     Sink sink;
-    ReceiverOptions options;
+    ReceiverOptions options = default_receiver_options();
     options.udp_host = "127.0.0.1:0";
     options.tcp_host = "127.0.0.1:0";
     auto receiver = std::make_unique<Receiver>(io, options, sink.handler());

@@ -24,17 +24,20 @@ struct HistogramRule {
   std::vector<std::pair<std::string, double>> bins;  // bin name, upper bound (may be +inf)
 };
 
+// No defaults here: the config schema (daemon/config/options.cpp) is their one
+// source, and statsd::default_aggregator_options() (options.h) fills every field
+// from it. A value-initialized AggregatorOptions keeps no series (max_series 0).
 struct AggregatorOptions {
-  std::vector<double> percentile_thresholds{50, 90, 99, 100};  // each in (0, 100]
+  std::vector<double> percentile_thresholds;  // each in (0, 100]
   std::vector<HistogramRule> histogram_rules;
-  std::string timers_bucket = "stats_timers";
-  std::string histograms_bucket = "stats_histograms";
-  std::string sets_bucket = "stats_sets";
-  std::string gauges_bucket = "stats_gauges";
-  std::string counters_bucket = "stats_counters";
-  std::size_t max_series = 100000;
-  std::size_t timer_sample_limit = 100000;
-  double timestamp_window_s = 600;
+  std::string timers_bucket;
+  std::string histograms_bucket;
+  std::string sets_bucket;
+  std::string gauges_bucket;
+  std::string counters_bucket;
+  std::size_t max_series = 0;
+  std::size_t timer_sample_limit = 0;
+  double timestamp_window_s = 0;
   // Repeated lines skip tag parsing (see docs/STATSD.md). Off only to check
   // that the cache changes nothing (fuzz_line_parser compares both).
   bool line_cache = true;

@@ -20,8 +20,9 @@ std::vector<HistogramBinRule> histogram_bin_rules(const config::ModuleOptions& o
 AggregatorOptions aggregator_options(const config::ModuleOptions& options);
 ReceiverOptions receiver_options(const config::ModuleOptions& options);
 
-// The options of a statsd_server with every key at its default (the schema's,
-// daemon/config/options.cpp: the one place defaults are written).
+// The options of a statsd_server with every key at its default: the schema's,
+// daemon/config/options.cpp, the one place defaults are written (the structs
+// have none). For tests, benchmarks and fuzzers that build the parts directly.
 AggregatorOptions default_aggregator_options();
 ReceiverOptions default_receiver_options();
 

@@ -16,17 +16,20 @@ class io_context;
 
 namespace bucky3::statsd {
 
+// No defaults here: the config schema (daemon/config/options.cpp) is their one
+// source, and statsd::default_receiver_options() (options.h) fills every field
+// from it. A value-initialized ReceiverOptions opens no socket.
 struct ReceiverOptions {
   // "127.0.0.1:8125", "[::1]:8125" or "host:8125" (resolved once, first address);
   // port 0 binds a free port (see udp_port()); empty: no UDP socket.
-  std::string udp_host = "127.0.0.1:8125";
+  std::string udp_host;
   std::optional<std::string> tcp_host;     // newline-delimited lines, plain text only
   std::optional<std::string> unix_socket;  // path of a Unix datagram socket
-  unsigned unix_socket_mode = 0660;
-  std::size_t socket_buffer = 8 << 20;      // UDP receive buffer asked of the kernel
-  std::size_t max_datagram_size = 1 << 20;  // after decompression
-  std::size_t tcp_max_connections = 1000;
-  std::size_t tcp_max_line_length = 65536;
+  unsigned unix_socket_mode = 0;
+  std::size_t socket_buffer = 0;      // UDP receive buffer asked of the kernel
+  std::size_t max_datagram_size = 0;  // after decompression
+  std::size_t tcp_max_connections = 0;
+  std::size_t tcp_max_line_length = 0;
 };
 
 // Cumulative since construction; the caller diffs them per flush if it wants rates.
