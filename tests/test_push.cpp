@@ -1,5 +1,6 @@
 // tests/test_push.cpp — the push machinery (exporters/push) with real sockets on
 // 127.0.0.1: ring hold-back, per-host queues, buffer_limit, backoff, TCP faults,
+// names re-resolved (a hosts file rewritten moves a name to 127.0.0.2 or ::1),
 // and the pure helpers (URLs, Retry-After, HTTP answer classification).
 #include <zlib.h>
 
@@ -7,11 +8,16 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <thread>
 
 #include "exporters/push/http_client.h"
 #include "exporters/push/push.h"
 #include "exporters/push/transports.h"
+#include "tests/support/agent.h"
 
 using namespace bucky3;
 using namespace bucky3::push;
@@ -34,8 +40,9 @@ bool run_until(asio::io_context& io, const std::function<bool()>& condition,
 
 // A TCP listener that reads (or does not) and keeps what each connection sent.
 struct Listener {
-  Listener(asio::io_context& io, bool reading, std::uint16_t port = 0)
-      : acceptor(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port)),
+  Listener(asio::io_context& io, bool reading, std::uint16_t port = 0,
+           const char* address = "127.0.0.1")
+      : acceptor(io, asio::ip::tcp::endpoint(asio::ip::make_address(address), port)),
         reading(reading) {
     accept();
   }
@@ -54,7 +61,10 @@ struct Listener {
     auto buffer = std::make_shared<std::array<char, 4096>>();
     s->async_read_some(asio::buffer(*buffer),
                        [this, s, buffer](boost::system::error_code ec, std::size_t n) {
-                         if (ec) return;
+                         if (ec) {
+                           ++closed;
+                           return;
+                         }
                          received.append(buffer->data(), n);
                          read(s);
                        });
@@ -70,7 +80,91 @@ struct Listener {
   bool reading;
   std::string received;
   int accepted = 0;
+  int closed = 0;  // connections the client closed (or that broke)
   std::vector<std::shared_ptr<asio::ip::tcp::socket>> sockets;
+};
+
+// An HTTP/1.1 server that answers every request 204 on a kept connection and
+// keeps the bodies (Content-Length only: what HttpClient sends).
+struct HttpPeer {
+  HttpPeer(asio::io_context& io, const char* address, std::uint16_t port = 0)
+      : acceptor(io, asio::ip::tcp::endpoint(asio::ip::make_address(address), port)) {
+    accept();
+  }
+  std::uint16_t port() const { return acceptor.local_endpoint().port(); }
+  struct Connection {
+    explicit Connection(asio::ip::tcp::socket s) : socket(std::move(s)) {}
+    asio::ip::tcp::socket socket;
+    asio::streambuf in;
+  };
+  void accept() {
+    acceptor.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket socket) {
+      if (ec) return;
+      ++accepted;
+      serve(std::make_shared<Connection>(std::move(socket)));
+      accept();
+    });
+  }
+  void serve(std::shared_ptr<Connection> c) {
+    asio::async_read_until(
+        c->socket, c->in, "\r\n\r\n",
+        [this, c](boost::system::error_code ec, std::size_t head_size) {
+          if (ec) {
+            ++closed;
+            return;
+          }
+          std::string head(
+              asio::buffers_begin(c->in.data()),
+              asio::buffers_begin(c->in.data()) + static_cast<std::ptrdiff_t>(head_size));
+          c->in.consume(head_size);
+          std::size_t length = 0;
+          for (auto& ch : head)
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          if (const auto at = head.find("content-length:"); at != std::string::npos)
+            length = std::stoul(head.substr(at + 15));
+          const auto missing = length > c->in.size() ? length - c->in.size() : 0;
+          asio::async_read(
+              c->socket, c->in, asio::transfer_exactly(missing),
+              [this, c, length](boost::system::error_code ec, std::size_t) {
+                if (ec) return;
+                bodies.emplace_back(
+                    asio::buffers_begin(c->in.data()),
+                    asio::buffers_begin(c->in.data()) + static_cast<std::ptrdiff_t>(length));
+                c->in.consume(length);
+                static const std::string answer =
+                    "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n";
+                asio::async_write(c->socket, asio::buffer(answer),
+                                  [this, c](boost::system::error_code ec, std::size_t) {
+                                    if (!ec) serve(c);
+                                  });
+              });
+        });
+  }
+  asio::ip::tcp::acceptor acceptor;
+  std::vector<std::string> bodies;
+  int accepted = 0;
+  int closed = 0;
+};
+
+// A UDP socket and the datagrams it has received so far.
+struct UdpPeer {
+  UdpPeer(asio::io_context& io, const char* address, std::uint16_t port = 0)
+      : socket(io, asio::ip::udp::endpoint(asio::ip::make_address(address), port)) {
+    socket.non_blocking(true);
+  }
+  std::uint16_t port() const { return socket.local_endpoint().port(); }
+  const std::vector<std::string>& datagrams() {
+    std::array<char, 2048> buffer{};
+    boost::system::error_code ec;
+    for (;;) {
+      const auto n = socket.receive(asio::buffer(buffer), 0, ec);
+      if (ec) break;
+      received.emplace_back(buffer.data(), n);
+    }
+    return received;
+  }
+  asio::ip::udp::socket socket;
+  std::vector<std::string> received;
 };
 
 struct Counts {
@@ -87,6 +181,20 @@ std::function<std::vector<PayloadPtr>()> one(std::string bytes, std::size_t metr
   return [bytes = std::move(bytes), metrics] {
     return std::vector<PayloadPtr>{make_payload(bytes, metrics)};
   };
+}
+
+// Offers one payload from ring "s" until it may leave the ring (delivered).
+bool deliver(asio::io_context& io, Pusher& pusher, const std::string& bytes) {
+  const auto encode = one(bytes);
+  return run_until(io, [&] { return pusher.offer("s", encode); });
+}
+
+// The resolver's test seam: names looked up in `hosts`, again after 200 ms.
+ResolveOptions resolve_through(const std::string& hosts) {
+  ResolveOptions options;
+  options.refresh = milliseconds(200);
+  options.hosts_file = hosts;
+  return options;
 }
 
 PushOptions fast_options(std::size_t buffer_limit = 10000) {
@@ -419,6 +527,143 @@ class TestPush : public QObject {
     pusher.add_host(make_tcp_transport(io, {"localhost", listener.port()}, "carbon"));
     pusher.offer("s", one("named 1 1\n"));
     QVERIFY(run_until(io, [&] { return listener.received == "named 1 1\n"; }));
+  }
+
+  void reads_hosts_files_data() {
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QStringList>("addresses");
+    QTest::newRow("one") << "127.0.0.2 carbon.test\n"
+                         << "carbon.test" << QStringList{"127.0.0.2"};
+    QTest::newRow("aliases, case") << "10.0.0.1\tgw  Carbon.Test carbon\n"
+                                   << "carbon.test" << QStringList{"10.0.0.1"};
+    QTest::newRow("v4 and v6, in order")
+        << "::1 carbon.test\n127.0.0.1 carbon.test\n::1 carbon.test\n"
+        << "carbon.test" << QStringList{"::1", "127.0.0.1"};
+    QTest::newRow("comments") << "# 10.0.0.9 carbon.test\n10.0.0.1 other # carbon.test\n"
+                              << "carbon.test" << QStringList{};
+    QTest::newRow("not an address") << "localhost carbon.test\n"
+                                    << "carbon.test" << QStringList{};
+    QTest::newRow("prefix is not the name") << "10.0.0.1 carbon.test.example\n"
+                                            << "carbon.test" << QStringList{};
+  }
+  void reads_hosts_files() {
+    QFETCH(QString, text);
+    QFETCH(QString, name);
+    QFETCH(QStringList, addresses);
+    QStringList got;
+    for (const auto& address : addresses_in_hosts_text(text.toStdString(), name.toStdString()))
+      got << QString::fromStdString(address.to_string());
+    QCOMPARE(got, addresses);
+  }
+
+  // A name moved to another address: after the next lookup (200 ms here, 180 s
+  // by default) the TCP connection to the old address is replaced by one to the new.
+  void tcp_follows_a_name_to_its_new_address() {
+    asio::io_context io;
+    Listener old_address(io, true);
+    Listener new_address(io, true, old_address.port(), "127.0.0.2");
+    bucky3::test::TempDir dir;
+    const auto hosts = dir.write("hosts", "127.0.0.1 carbon.test\n");
+    TcpOptions options;
+    options.resolve = resolve_through(hosts);
+    Counts counts;
+    Pusher pusher(io, fast_options(), counts.hooks());
+    pusher.add_host(make_tcp_transport(io, {"carbon.test", old_address.port()}, "carbon", options));
+    QVERIFY(deliver(io, pusher, "before 1 1\n"));
+    QVERIFY(run_until(io, [&] { return old_address.received == "before 1 1\n"; }));
+    dir.write("hosts", "127.0.0.2 carbon.test\n");
+    int sent = 0;
+    QVERIFY(run_until(io, [&] {
+      deliver(io, pusher, "m " + std::to_string(sent++) + " 1\n");
+      return !new_address.received.empty();
+    }));
+    const auto old_total = old_address.received;
+    QVERIFY(deliver(io, pusher, "after 1 1\n"));
+    QVERIFY(run_until(io, [&] { return new_address.received.ends_with("after 1 1\n"); }));
+    QCOMPARE(old_address.received, old_total);
+    QCOMPARE(old_address.accepted, 1);
+    QCOMPARE(new_address.accepted, 1);
+    QVERIFY(run_until(io, [&] { return old_address.closed == 1; }));  // the old one closed
+    // Every payload went to one address or the other, whole and in order.
+    std::string all = old_address.received + new_address.received, expected = "before 1 1\n";
+    for (int i = 0; i < sent; ++i) expected += "m " + std::to_string(i) + " 1\n";
+    QCOMPARE(all, expected + "after 1 1\n");
+  }
+
+  // UDP follows the name too, from an IPv4 to an IPv6 address.
+  void udp_follows_a_name_from_v4_to_v6() {
+    asio::io_context io;
+    UdpPeer v4(io, "127.0.0.1");
+    UdpPeer v6(io, "::1", v4.port());
+    bucky3::test::TempDir dir;
+    const auto hosts = dir.write("hosts", "127.0.0.1 influx.test\n");
+    Counts counts;
+    Pusher pusher(io, fast_options(), counts.hooks());
+    pusher.add_host(
+        make_udp_transport(io, {"influx.test", v4.port()}, "influxdb", resolve_through(hosts)));
+    QVERIFY(deliver(io, pusher, "m value=0\n"));
+    QVERIFY(run_until(io, [&] { return v4.datagrams().size() == 1; }));
+    dir.write("hosts", "::1 influx.test\n");
+    int sent = 1;
+    QVERIFY(run_until(io, [&] {
+      deliver(io, pusher, "m value=" + std::to_string(sent++) + "\n");
+      std::this_thread::sleep_for(milliseconds(5));  // UDP sends at once: not a busy loop
+      return !v6.datagrams().empty();
+    }));
+    const auto v4_total = v4.datagrams().size();
+    QVERIFY(deliver(io, pusher, "m value=after\n"));
+    QVERIFY(run_until(io, [&] { return v6.datagrams().back() == "m value=after\n"; }));
+    QCOMPARE(v4.datagrams().size(), v4_total);
+    QCOMPARE(v4_total + v6.datagrams().size(), std::size_t(sent) + 1);
+  }
+
+  // HTTP keeps its connection alive between requests; after a re-lookup that
+  // no longer has the connection's address, the next request goes on a new
+  // connection to the new address (IPv6 here).
+  void http_follows_a_name_to_its_new_address() {
+    asio::io_context io;
+    HttpPeer old_address(io, "127.0.0.1");
+    HttpPeer new_address(io, "::1", old_address.port());
+    bucky3::test::TempDir dir;
+    const auto hosts = dir.write("hosts", "127.0.0.1 influx.test\n");
+    HttpClientOptions options;
+    options.resolve = resolve_through(hosts);
+    Url url;
+    url.origin = {"influx.test", old_address.port()};
+    url.target = "/write";
+    auto transport = std::make_unique<HttpTransport>(
+        io, url, options,
+        [](const Payload& p) {
+          HttpRequest request;
+          request.target = "/write";
+          request.body = p.bytes;
+          return request;
+        },
+        [](const HttpResponse& r, const Payload& p) { return classify_response(r, p, {}); },
+        "influxdb");
+    auto& client = transport->client();
+    Counts counts;
+    Pusher pusher(io, fast_options(), counts.hooks());
+    pusher.add_host(std::move(transport));
+    QVERIFY(deliver(io, pusher, "m value=0\n"));
+    QVERIFY(deliver(io, pusher, "m value=1\n"));
+    QCOMPARE(old_address.bodies.size(), std::size_t(2));
+    QCOMPARE(old_address.accepted, 1);  // kept alive
+    dir.write("hosts", "::1 influx.test\n");
+    int sent = 2;
+    QVERIFY(run_until(io, [&] {
+      deliver(io, pusher, "m value=" + std::to_string(sent++) + "\n");
+      return !new_address.bodies.empty();
+    }));
+    const auto old_total = old_address.bodies.size();
+    QVERIFY(deliver(io, pusher, "m value=after\n"));
+    QCOMPARE(new_address.bodies.back(), std::string("m value=after\n"));
+    QCOMPARE(old_address.bodies.size(), old_total);
+    QCOMPARE(old_total + new_address.bodies.size(), std::size_t(sent) + 1);
+    QCOMPARE(new_address.accepted, 1);
+    QCOMPARE(client.connections_opened(), std::uint64_t(2));
+    QVERIFY(run_until(io, [&] { return old_address.closed == 1; }));
   }
 
   void replay_writes_payloads_in_order() {

@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -91,7 +92,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
         origin(std::move(origin_)),
         tls(tls_),
         options(options_),
-        resolver(io_, origin, options_.resolve_interval) {
+        resolver(io_, origin, options_.resolve) {
     if (tls) {
       ssl_context.emplace(asio::ssl::context::tls_client);
       ssl_context->set_options(asio::ssl::context::default_workarounds |
@@ -140,16 +141,30 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
       ++generation;
       error_code ignored;
       lowest().socket().cancel(ignored);
-      return write(first_attempt);
+      if (!resolver.stale()) return write(first_attempt);
     }
     auto self = shared_from_this();
     const auto generation_now = ++generation;
-    resolver.get(
-        [self, generation_now, first_attempt](error_code ec, const Resolver::Addresses& addresses) {
-          if (generation_now != self->generation) return;
-          if (ec) return self->complete(ec, {});
-          self->connect(addresses, first_attempt);
-        });
+    resolver.get([self, generation_now, first_attempt](error_code ec,
+                                                       const Resolver::Addresses& addresses) {
+      if (generation_now != self->generation) return;
+      if (ec) {
+        self->drop_connection();
+        return self->complete(ec, {});
+      }
+      // After a re-lookup, the kept connection stays only while the name
+      // still has its address (a server moved to a new address is followed).
+      if (self->connected) {
+        error_code peer_error;
+        const auto peer = self->lowest().socket().remote_endpoint(peer_error).address();
+        if (!peer_error && std::find(addresses.begin(), addresses.end(), peer) != addresses.end())
+          return self->write(first_attempt);
+        log::info(self->tls ? "https://" : "http://", format_host_port(self->origin),
+                  " no longer resolves to ", peer.to_string(), ": a new connection");
+        self->reused = false;
+      }
+      self->connect(addresses, first_attempt);
+    });
   }
 
   void connect(const Resolver::Addresses& addresses, bool first_attempt) {

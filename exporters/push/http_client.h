@@ -42,7 +42,7 @@ struct HttpResponse {
 
 struct HttpClientOptions {
   std::chrono::milliseconds timeout{10000};  // connect, TLS handshake, and each request
-  std::chrono::seconds resolve_interval{180};
+  ResolveOptions resolve;
   bool verify_tls = true;
   std::string ca_file;  // empty: the system's CAs
 };
@@ -55,8 +55,9 @@ std::string gzip_compress(std::string_view data, int level = 1);
 
 // One keep-alive connection to one origin, one request at a time. While idle,
 // a wait for readability is pending: a server closing the connection is seen
-// at once, and the next request opens a new one. A request that fails on a
-// reused connection before any answer byte is sent once more on a new one.
+// at once, and the next request opens a new one. A kept connection outlives a
+// re-lookup of the name only while the name still has the connection's address. A request that
+// fails on a reused connection before any answer byte is sent once more on a new one.
 class HttpClient {
  public:
   using Callback = std::function<void(boost::system::error_code, HttpResponse)>;

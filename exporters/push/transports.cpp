@@ -10,6 +10,8 @@
 #include <boost/asio/write.hpp>
 #include <optional>
 
+#include "common/log.h"
+
 namespace bucky3::push {
 
 namespace asio = boost::asio;
@@ -19,8 +21,8 @@ namespace {
 
 class UdpTransport final : public Transport {
  public:
-  UdpTransport(asio::io_context& io, HostPort target, std::string label)
-      : resolver_(io, target),
+  UdpTransport(asio::io_context& io, HostPort target, std::string label, ResolveOptions resolve)
+      : resolver_(io, target, std::move(resolve)),
         v4_(io),
         v6_(io),
         label_(std::move(label) + " " + format_host_port(target)) {}
@@ -57,7 +59,7 @@ class UdpTransport final : public Transport {
 class TcpTransport final : public Transport {
  public:
   TcpTransport(asio::io_context& io, HostPort target, std::string label, TcpOptions options)
-      : resolver_(io, target, options.resolve_interval),
+      : resolver_(io, target, options.resolve),
         socket_(io),
         timer_(io),
         options_(options),
@@ -79,6 +81,7 @@ class TcpTransport final : public Transport {
             const auto peer = socket_.remote_endpoint(ignored).address();
             if (std::find(addresses.begin(), addresses.end(), peer) != addresses.end())
               return write();
+            log::info(label_, " no longer resolves to ", peer.to_string(), ": a new connection");
           }
           connect(addresses);
         });
@@ -209,8 +212,9 @@ class ReplayTransport final : public Transport {
 }  // namespace
 
 std::unique_ptr<Transport> make_udp_transport(asio::io_context& io, HostPort target,
-                                              std::string label) {
-  return std::make_unique<UdpTransport>(io, std::move(target), std::move(label));
+                                              std::string label, ResolveOptions resolve) {
+  return std::make_unique<UdpTransport>(io, std::move(target), std::move(label),
+                                        std::move(resolve));
 }
 
 std::unique_ptr<Transport> make_tcp_transport(asio::io_context& io, HostPort target,

@@ -13,17 +13,18 @@
 
 namespace bucky3::push {
 
-// One datagram per payload, sent at once (send() completes before returning).
-// IPv4 or IPv6 after the host's first address.
+// One datagram per payload, sent at once (send() completes before returning,
+// except right after a name's lookup). IPv4 or IPv6 after the host's first
+// address, which follows the name's re-lookups.
 std::unique_ptr<Transport> make_udp_transport(boost::asio::io_context& io, HostPort target,
-                                              std::string label);
+                                              std::string label, ResolveOptions resolve = {});
 
 struct TcpOptions {
   std::chrono::milliseconds connect_timeout{10000};
   // A peer that accepts and never reads fills the socket buffers; past this a
   // write gives up, closes the connection and the payload is retried.
   std::chrono::milliseconds write_timeout{10000};
-  std::chrono::seconds resolve_interval{180};
+  ResolveOptions resolve;
 };
 
 // One payload = one write on a kept connection. A read stays pending on the
