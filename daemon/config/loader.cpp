@@ -81,23 +81,6 @@ bool is_module_name(std::string_view name) {
   });
 }
 
-// http://host[:port][/path] or https://...; the host as parse_endpoint() takes it.
-bool is_http_url(std::string_view text) {
-  std::string_view rest;
-  if (text.starts_with("http://")) {
-    rest = text.substr(7);
-  } else if (text.starts_with("https://")) {
-    rest = text.substr(8);
-  } else {
-    return false;
-  }
-  const auto authority = rest.substr(0, rest.find_first_of("/?#"));
-  if (authority.find('@') != std::string_view::npos) return false;  // credentials: basic_auth
-  const auto hp = parse_endpoint(authority);
-  return hp && (!hp->port || *hp->port > 0) &&
-         std::none_of(text.begin(), text.end(), [](char c) { return c <= ' ' || c == 0x7f; });
-}
-
 // RFC 9110 token characters.
 bool is_header_token(std::string_view name) {
   constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
@@ -688,7 +671,7 @@ class Loader {
         for (const auto& item : items(v, path, "a list of URLs")) {
           const std::string item_path = index(path, i++);
           std::string text = scalar(item, item_path, "a URL");
-          if (!is_http_url(text)) {
+          if (!parse_http_url(text)) {
             fail(item, item_path,
                  "must be an http:// or https:// URL with a host, like "
                  "\"http://127.0.0.1:9090/api/v1/write\", got " +

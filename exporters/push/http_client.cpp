@@ -13,6 +13,7 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "common/endpoint.h"
 #include "common/log.h"
 
 namespace bucky3::push {
@@ -24,25 +25,9 @@ using boost::system::error_code;
 using std::chrono::milliseconds;
 
 std::optional<Url> parse_url(std::string_view text) {
-  Url url;
-  std::string_view rest;
-  if (text.starts_with("http://")) {
-    rest = text.substr(7);
-  } else if (text.starts_with("https://")) {
-    url.tls = true;
-    rest = text.substr(8);
-  } else {
-    return std::nullopt;
-  }
-  const auto slash = rest.find_first_of("/?");
-  const auto authority = rest.substr(0, slash);
-  if (authority.find('@') != std::string_view::npos) return std::nullopt;  // no credentials in URLs
-  auto origin = split_host_port(authority, url.tls ? 443 : 80);
-  if (!origin) return std::nullopt;
-  url.origin = std::move(*origin);
-  url.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-  if (url.target.front() == '?') url.target.insert(0, "/");
-  return url;
+  auto url = parse_http_url(text);
+  if (!url) return std::nullopt;
+  return Url{url->tls, HostPort{std::move(url->host), url->port}, std::move(url->target)};
 }
 
 std::optional<milliseconds> parse_retry_after(std::string_view value,

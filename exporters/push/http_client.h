@@ -23,7 +23,7 @@ struct Url {
   HostPort origin;     // port defaults to 80 / 443
   std::string target;  // "/api/v1/write?x=y"; "/" when the URL has no path
 };
-// http:// and https:// only; nullopt otherwise.
+// parse_http_url() (common/endpoint.h) in the terms of the transports.
 std::optional<Url> parse_url(std::string_view text);
 
 struct HttpRequest {
