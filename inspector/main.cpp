@@ -1,10 +1,12 @@
 // bucky3-inspector: the Qt desktop inspector. Parses the command line, opens the
 // window, and for --screenshot/--quit-after saves the window and says what it plotted.
 #include <QApplication>
+#include <QCoreApplication>
 #include <QIcon>
 #include <QScreen>
 #include <QTimer>
 #include <iostream>
+#include <string_view>
 
 #include "inspector/chart_view.h"
 #include "inspector/main_window.h"
@@ -12,7 +14,30 @@
 
 using namespace bucky3::inspector;
 
+namespace {
+
+// True when the command line asks only for text (help, version): answered
+// without a QApplication, which would abort on a host with no display.
+bool asks_for_text(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help" || arg == "-?" || arg == "--version") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (asks_for_text(argc, argv)) {
+    QCoreApplication core(argc, argv);
+    QString message;
+    int exit_code = 0;
+    if (!parse_options(QCoreApplication::arguments(), message, exit_code)) {
+      (exit_code == 0 ? std::cout : std::cerr) << message.toStdString();
+      return exit_code;
+    }
+  }
   QApplication app(argc, argv);
   QApplication::setApplicationName(QStringLiteral("bucky3-inspector"));
   QApplication::setApplicationVersion(QStringLiteral(BUCKY3_VERSION));

@@ -131,6 +131,7 @@ class TestInspectorLive : public QObject {
   void binary_reads_a_dump_file_on_stdin();
   void binary_reads_bucky3_ring_dump_from_a_pipe();
   void binary_says_why_it_cannot_attach();
+  void binary_answers_help_without_a_display();
 };
 
 void TestInspectorLive::models_follow_a_live_daemon() {
@@ -348,6 +349,28 @@ void TestInspectorLive::binary_says_why_it_cannot_attach() {
                std::string::npos,
            out.c_str());
   QVERIFY2(out.find("shm_group") != std::string::npos, out.c_str());
+}
+
+void TestInspectorLive::binary_answers_help_without_a_display() {
+  // `bucky3-inspector --help` over ssh, on a server with no X, no Wayland and no
+  // QT_QPA_PLATFORM: the text, exit 0, not Qt's "could not connect to display" abort.
+  for (const char* flag : {"--help", "--version"}) {
+    std::string out;
+    const int code = run_command({"/usr/bin/env", "-u", "DISPLAY", "-u", "WAYLAND_DISPLAY", "-u",
+                                  "QT_QPA_PLATFORM", inspector_binary(), flag},
+                                 &out, 30s);
+    QVERIFY2(code == 0, (std::string(flag) + ": " + out).c_str());
+    QVERIFY2(out.find(std::string(flag) == "--help" ? "--screenshot" : "bucky3-inspector ") !=
+                 std::string::npos,
+             out.c_str());
+  }
+  // A bad option next to --help still fails with the usage, exit 2.
+  std::string out;
+  const int code = run_command({"/usr/bin/env", "-u", "DISPLAY", "-u", "QT_QPA_PLATFORM",
+                                inspector_binary(), "--help", "--no-such-option"},
+                               &out, 30s);
+  QVERIFY2(code == 2, out.c_str());
+  QVERIFY2(out.find("no-such-option") != std::string::npos, out.c_str());
 }
 
 QTEST_GUILESS_MAIN(TestInspectorLive)
