@@ -132,6 +132,29 @@ class TestReplay : public QObject {
     QVERIFY(read_file(output) == read_file(data_dir() + "/" + c.golden));
   }
 
+  // `-` reads the dump from a pipe (what `ssh host bucky3-ring dump -o - | ...` gives):
+  // the same bytes as the file, and a cut stream says so under the name "stdin".
+  void reads_the_dump_from_stdin() {
+    const auto c = cases().front();
+    TempDir dir;
+    const auto output = dir.path() + "/output";
+    auto args = replay_args(c, "-", output);
+    std::string command = "cat '" + data_dir() + "/" + c.dump + "' | '" + ring_binary() + "'";
+    for (const auto& a : args) command += " '" + a + "'";
+    std::string out;
+    QCOMPARE(run_command({"/bin/sh", "-c", command}, &out, 120s), 0);
+    QVERIFY2(read_file(output) == read_file(data_dir() + "/" + c.golden), out.c_str());
+
+    const auto whole = read_file(data_dir() + "/" + c.dump);
+    const auto half = dir.write("half.b3dump", whole.substr(0, whole.size() / 2));
+    command = "'" + ring_binary() + "'";
+    for (const auto& a : args) command += " '" + a + "'";
+    command += " < '" + half + "' 2>&1";
+    QCOMPARE(run_command({"/bin/sh", "-c", command}, &out, 120s), 1);
+    QVERIFY2(out.find("replay: stdin: truncated: cut inside frame") != std::string::npos,
+             out.c_str());
+  }
+
   // Without its trailer (cut exactly at a frame boundary) every batch is still
   // replayed, and the exit status says the dump was cut.
   void cut_dumps_replay_what_they_hold() {

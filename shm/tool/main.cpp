@@ -28,7 +28,7 @@ constexpr const char* kUsage = R"(usage: bucky3-ring COMMAND [--instance I] [opt
                                             capture into a .b3dump (until SIGINT/SIGTERM)
   cat FILE|- [--json]                       print every metric of a dump (--json: debug_output's
                                             JSON Lines)
-  replay FILE --config CONFIG --module NAME [--speed X] [--output PATH]
+  replay FILE|- --config CONFIG --module NAME [--speed X] [--output PATH]
                                             run destination module NAME on the dump's batches
 
 --instance defaults to "default". Exit status: 0 success, 1 failure, 2 bad arguments.

@@ -4,6 +4,7 @@
 // main thread's loop exactly as in the agent.
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -32,6 +33,30 @@ int open_dump(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Failure("replay: cannot open " + path + ": " + std::strerror(errno));
   return fd;
+}
+
+// Replay reads its dump twice (a scan, then the feed), so `-` is first copied
+// into an anonymous memory file; returns its /proc/self/fd path (the fd stays open
+// for the process's life, which is the replay's).
+std::string spool_stdin() {
+  const int fd = ::memfd_create("bucky3-ring-replay-stdin", MFD_CLOEXEC);
+  if (fd < 0) throw Failure(std::string("replay: cannot buffer stdin: ") + std::strerror(errno));
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw Failure(std::string("replay: cannot read stdin: ") + std::strerror(errno));
+    }
+    for (ssize_t done = 0; done < n;) {
+      const ssize_t w = ::write(fd, buffer + done, std::size_t(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) throw Failure(std::string("replay: cannot buffer stdin: ") + std::strerror(errno));
+      done += w;
+    }
+  }
+  return "/proc/self/fd/" + std::to_string(fd);
 }
 
 // What the first pass learns: the sources (ring names), the size of the largest
@@ -111,8 +136,7 @@ void stamp(std::int64_t capture_ms, const shm::DecodedBatch& decoded, std::vecto
 
 int run_replay(const std::vector<std::string>& args) {
   const Options options("replay", args, {}, {"--config", "--module", "--speed", "--output"});
-  if (options.positional().size() != 1) throw UsageError("replay: give one dump FILE");
-  const auto path = options.positional()[0];
+  if (options.positional().size() != 1) throw UsageError("replay: give one dump FILE (or -)");
   const auto config_path = options.get("--config");
   const auto module_name = options.get("--module");
   if (!config_path || !module_name) {
@@ -146,9 +170,15 @@ int run_replay(const std::vector<std::string>& args) {
   if (!entry)
     throw Failure("replay: module type " + module->type + " is not built into this bucky3-ring");
 
+  const bool from_stdin = options.positional()[0] == "-";
+  if (from_stdin && ::isatty(STDIN_FILENO)) {
+    throw UsageError("replay: - reads a dump from stdin, which is a terminal");
+  }
+  const std::string path = from_stdin ? spool_stdin() : options.positional()[0];
+  const std::string shown = from_stdin ? "stdin" : path;
   const auto scan = scan_dump(path);
   if (scan.records == 0 && !scan.error.empty())
-    throw Failure("replay: " + path + ": " + scan.error);
+    throw Failure("replay: " + shown + ": " + scan.error);
 
   std::ofstream output;
   if (const auto out_path = options.get("--output")) {
@@ -248,7 +278,7 @@ int run_replay(const std::vector<std::string>& args) {
     if (!output) throw Failure("replay: cannot write " + *options.get("--output"));
   }
   if (!scan.error.empty()) {
-    std::cerr << "bucky3-ring: replay: " << path << ": " << scan.error << " (the " << scan.records
+    std::cerr << "bucky3-ring: replay: " << shown << ": " << scan.error << " (the " << scan.records
               << " batches before it were replayed)\n";
     return 1;
   }
