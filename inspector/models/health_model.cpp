@@ -6,6 +6,7 @@
 #include <QDateTime>
 #include <QStringList>
 #include <algorithm>
+#include <iterator>
 
 #include "inspector/models/format.h"
 #include "inspector/models/roles.h"
@@ -55,36 +56,22 @@ const QColor kWarn(255, 236, 179);
 
 // --- HealthModel ---------------------------------------------------------------
 
+constexpr const char* kHealthColumns[] = {"Module",   "Type",      "PID", "State", "Uptime",
+                                          "Restarts", "Heartbeat", "In",  "Out",   "Drops",
+                                          "Errors",   "CPU",       "RSS"};
+static_assert(std::size(kHealthColumns) == HealthModel::ColumnCount);
+
+HealthModel::HealthModel(QObject* parent) : RowTableModel(kHealthColumns, parent) {}
+
 void HealthModel::set_modules(const std::vector<ModuleView>& modules) {
-  const bool same = modules.size() == modules_.size() &&
-                    std::equal(modules.begin(), modules.end(), modules_.begin(),
-                               [](const ModuleView& a, const ModuleView& b) {
-                                 return a.health.name == b.health.name;
-                               });
-  if (!same) {
-    beginResetModel();
-    modules_ = modules;
-    endResetModel();
-    return;
-  }
-  modules_ = modules;
-  if (!modules_.empty()) emit dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1));
-}
-
-const ModuleView* HealthModel::module(int row) const {
-  return row >= 0 && row < rowCount() ? &modules_[std::size_t(row)] : nullptr;
-}
-
-int HealthModel::rowCount(const QModelIndex& parent) const {
-  return parent.isValid() ? 0 : int(modules_.size());
-}
-int HealthModel::columnCount(const QModelIndex& parent) const {
-  return parent.isValid() ? 0 : ColumnCount;
+  replace_rows(modules, [](const ModuleView& a, const ModuleView& b) {
+    return a.health.name == b.health.name;
+  });
 }
 
 QVariant HealthModel::data(const QModelIndex& index, int role) const {
   if (!checkIndex(index, CheckIndexOption::IndexIsValid)) return {};
-  const auto& m = modules_[std::size_t(index.row())];
+  const auto& m = rows_[std::size_t(index.row())];
   const auto& h = m.health;
   const bool running = h.state == shm::ModuleState::running;
   if (role == StaleRole) return m.stale;
@@ -152,40 +139,30 @@ QVariant HealthModel::data(const QModelIndex& index, int role) const {
   return {};
 }
 
-QVariant HealthModel::headerData(int section, Qt::Orientation orientation, int role) const {
-  if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
-  static const char* names[] = {"Module",   "Type",      "PID", "State", "Uptime",
-                                "Restarts", "Heartbeat", "In",  "Out",   "Drops",
-                                "Errors",   "CPU",       "RSS"};
-  return section >= 0 && section < ColumnCount ? QString::fromLatin1(names[section]) : QVariant();
-}
-
 // --- ErrorModel ----------------------------------------------------------------
+
+constexpr const char* kErrorColumns[] = {"Time", "Reason", "Input"};
+static_assert(std::size(kErrorColumns) == ErrorModel::ColumnCount);
+
+ErrorModel::ErrorModel(QObject* parent) : RowTableModel(kErrorColumns, parent) {}
 
 void ErrorModel::set_errors(const std::vector<shm::HealthSnapshot::Error>& errors) {
   std::vector<shm::HealthSnapshot::Error> newest_first(errors.rbegin(), errors.rend());
   const bool same =
-      newest_first.size() == errors_.size() &&
-      std::equal(newest_first.begin(), newest_first.end(), errors_.begin(),
+      newest_first.size() == rows_.size() &&
+      std::equal(newest_first.begin(), newest_first.end(), rows_.begin(),
                  [](const auto& a, const auto& b) {
                    return a.time_ms == b.time_ms && a.text == b.text && a.reason == b.reason;
                  });
   if (same) return;
   beginResetModel();
-  errors_ = std::move(newest_first);
+  rows_ = std::move(newest_first);
   endResetModel();
-}
-
-int ErrorModel::rowCount(const QModelIndex& parent) const {
-  return parent.isValid() ? 0 : int(errors_.size());
-}
-int ErrorModel::columnCount(const QModelIndex& parent) const {
-  return parent.isValid() ? 0 : ColumnCount;
 }
 
 QVariant ErrorModel::data(const QModelIndex& index, int role) const {
   if (!checkIndex(index, CheckIndexOption::IndexIsValid)) return {};
-  const auto& e = errors_[std::size_t(index.row())];
+  const auto& e = rows_[std::size_t(index.row())];
   if (role == SortRole && index.column() == Time) return qlonglong(e.time_ms);
   if (role != Qt::DisplayRole && role != Qt::ToolTipRole && role != SortRole) return {};
   switch (index.column()) {
@@ -197,40 +174,24 @@ QVariant ErrorModel::data(const QModelIndex& index, int role) const {
   return {};
 }
 
-QVariant ErrorModel::headerData(int section, Qt::Orientation orientation, int role) const {
-  if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
-  static const char* names[] = {"Time", "Reason", "Input"};
-  return section >= 0 && section < ColumnCount ? QString::fromLatin1(names[section]) : QVariant();
-}
-
 // --- RingModel -----------------------------------------------------------------
 
-void RingModel::set_rings(const std::vector<RingView>& rings) {
-  const bool same = rings.size() == rings_.size() &&
-                    std::equal(rings.begin(), rings.end(), rings_.begin(),
-                               [](const RingView& a, const RingView& b) {
-                                 return a.destination == b.destination && a.source == b.source;
-                               });
-  if (!same) {
-    beginResetModel();
-    rings_ = rings;
-    endResetModel();
-    return;
-  }
-  rings_ = rings;
-  if (!rings_.empty()) emit dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1));
-}
+constexpr const char* kRingColumns[] = {"Destination", "Source",   "Fill",
+                                        "Used",        "Capacity", "Batches",
+                                        "Throughput",  "Dropped",  "Skipped"};
+static_assert(std::size(kRingColumns) == RingModel::ColumnCount);
 
-int RingModel::rowCount(const QModelIndex& parent) const {
-  return parent.isValid() ? 0 : int(rings_.size());
-}
-int RingModel::columnCount(const QModelIndex& parent) const {
-  return parent.isValid() ? 0 : ColumnCount;
+RingModel::RingModel(QObject* parent) : RowTableModel(kRingColumns, parent) {}
+
+void RingModel::set_rings(const std::vector<RingView>& rings) {
+  replace_rows(rings, [](const RingView& a, const RingView& b) {
+    return a.destination == b.destination && a.source == b.source;
+  });
 }
 
 QVariant RingModel::data(const QModelIndex& index, int role) const {
   if (!checkIndex(index, CheckIndexOption::IndexIsValid)) return {};
-  const auto& r = rings_[std::size_t(index.row())];
+  const auto& r = rows_[std::size_t(index.row())];
   const auto used = double(r.stats.write_pos - r.stats.read_pos);
   if (role == FillRole && index.column() == Fill) return r.fill();
   if (role == HistoryRole && index.column() == Throughput) {
@@ -268,51 +229,29 @@ QVariant RingModel::data(const QModelIndex& index, int role) const {
   return {};
 }
 
-QVariant RingModel::headerData(int section, Qt::Orientation orientation, int role) const {
-  if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
-  static const char* names[] = {"Destination", "Source",     "Fill",    "Used",   "Capacity",
-                                "Batches",     "Throughput", "Dropped", "Skipped"};
-  return section >= 0 && section < ColumnCount ? QString::fromLatin1(names[section]) : QVariant();
-}
-
 // --- InstanceModel ------------------------------------------------------------
 
-void InstanceModel::set_instances(std::vector<InstanceInfo> instances) {
-  const bool same =
-      instances.size() == instances_.size() &&
-      std::equal(instances.begin(), instances.end(), instances_.begin(),
-                 [](const InstanceInfo& a, const InstanceInfo& b) { return a.name == b.name; });
-  if (!same) {
-    beginResetModel();
-    instances_ = std::move(instances);
-    endResetModel();
-    return;
-  }
-  instances_ = std::move(instances);
-  if (!instances_.empty()) emit dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1));
-}
+constexpr const char* kInstanceColumns[] = {"Instance", "State",        "Supervisor",
+                                            "Modules",  "Destinations", "Instance and state"};
+static_assert(std::size(kInstanceColumns) == InstanceModel::ColumnCount);
 
-const InstanceInfo* InstanceModel::instance(int row) const {
-  return row >= 0 && row < rowCount() ? &instances_[std::size_t(row)] : nullptr;
+InstanceModel::InstanceModel(QObject* parent) : RowTableModel(kInstanceColumns, parent) {}
+
+void InstanceModel::set_instances(std::vector<InstanceInfo> instances) {
+  replace_rows(std::move(instances),
+               [](const InstanceInfo& a, const InstanceInfo& b) { return a.name == b.name; });
 }
 
 int InstanceModel::row_of(const QString& name) const {
-  for (std::size_t i = 0; i < instances_.size(); ++i) {
-    if (qs(instances_[i].name) == name) return int(i);
+  for (std::size_t i = 0; i < rows_.size(); ++i) {
+    if (qs(rows_[i].name) == name) return int(i);
   }
   return -1;
 }
 
-int InstanceModel::rowCount(const QModelIndex& parent) const {
-  return parent.isValid() ? 0 : int(instances_.size());
-}
-int InstanceModel::columnCount(const QModelIndex& parent) const {
-  return parent.isValid() ? 0 : ColumnCount;
-}
-
 QVariant InstanceModel::data(const QModelIndex& index, int role) const {
   if (!checkIndex(index, CheckIndexOption::IndexIsValid)) return {};
-  const auto& i = instances_[std::size_t(index.row())];
+  const auto& i = rows_[std::size_t(index.row())];
   if (role == Qt::ToolTipRole) return i.message.empty() ? QVariant() : QVariant(qs(i.message));
   if (role == Qt::ForegroundRole && i.state != InstanceState::running)
     return QBrush(QColor(120, 120, 120));
@@ -336,13 +275,6 @@ QVariant InstanceModel::data(const QModelIndex& index, int role) const {
     }
   }
   return {};
-}
-
-QVariant InstanceModel::headerData(int section, Qt::Orientation orientation, int role) const {
-  if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
-  static const char* names[] = {"Instance", "State",        "Supervisor",
-                                "Modules",  "Destinations", "Instance and state"};
-  return section >= 0 && section < ColumnCount ? QString::fromLatin1(names[section]) : QVariant();
 }
 
 }  // namespace bucky3::inspector

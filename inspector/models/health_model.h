@@ -1,15 +1,15 @@
 // Table models of the health view: modules (one row per health slot), the last
 // errors of one module, the rings (fill and throughput), the instances on the host.
 #pragma once
-#include <QAbstractTableModel>
 #include <vector>
 
 #include "inspector/instances.h"
 #include "inspector/live_source.h"
+#include "inspector/models/table_model.h"
 
 namespace bucky3::inspector {
 
-class HealthModel : public QAbstractTableModel {
+class HealthModel : public RowTableModel<ModuleView> {
   Q_OBJECT
  public:
   enum Column {
@@ -28,42 +28,28 @@ class HealthModel : public QAbstractTableModel {
     Rss,
     ColumnCount
   };
-  using QAbstractTableModel::QAbstractTableModel;
+  explicit HealthModel(QObject* parent = nullptr);
 
   // Same modules as before: dataChanged; other modules: a reset.
   void set_modules(const std::vector<ModuleView>& modules);
-  const ModuleView* module(int row) const;
+  const ModuleView* module(int row) const { return at(row); }
 
-  int rowCount(const QModelIndex& parent = {}) const override;
-  int columnCount(const QModelIndex& parent = {}) const override;
   QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-  QVariant headerData(int section, Qt::Orientation orientation,
-                      int role = Qt::DisplayRole) const override;
-
- private:
-  std::vector<ModuleView> modules_;
 };
 
 // The last errors (at most 16) of one module, newest first.
-class ErrorModel : public QAbstractTableModel {
+class ErrorModel : public RowTableModel<shm::HealthSnapshot::Error> {
   Q_OBJECT
  public:
   enum Column { Time, Reason, Text, ColumnCount };
-  using QAbstractTableModel::QAbstractTableModel;
+  explicit ErrorModel(QObject* parent = nullptr);
 
   void set_errors(const std::vector<shm::HealthSnapshot::Error>& errors);
 
-  int rowCount(const QModelIndex& parent = {}) const override;
-  int columnCount(const QModelIndex& parent = {}) const override;
   QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-  QVariant headerData(int section, Qt::Orientation orientation,
-                      int role = Qt::DisplayRole) const override;
-
- private:
-  std::vector<shm::HealthSnapshot::Error> errors_;  // newest first
 };
 
-class RingModel : public QAbstractTableModel {
+class RingModel : public RowTableModel<RingView> {
   Q_OBJECT
  public:
   enum Column {
@@ -78,39 +64,27 @@ class RingModel : public QAbstractTableModel {
     Skipped,
     ColumnCount
   };
-  using QAbstractTableModel::QAbstractTableModel;
+  explicit RingModel(QObject* parent = nullptr);
 
+  // Same rings as before: dataChanged; other rings: a reset.
   void set_rings(const std::vector<RingView>& rings);
 
-  int rowCount(const QModelIndex& parent = {}) const override;
-  int columnCount(const QModelIndex& parent = {}) const override;
   QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-  QVariant headerData(int section, Qt::Orientation orientation,
-                      int role = Qt::DisplayRole) const override;
-
- private:
-  std::vector<RingView> rings_;
 };
 
-class InstanceModel : public QAbstractTableModel {
+class InstanceModel : public RowTableModel<InstanceInfo> {
   Q_OBJECT
  public:
   // Picker: "default — running, pid 4121, 3 modules", for the toolbar's combo box.
   enum Column { Name, State, Pid, Modules, Destinations, Picker, ColumnCount };
-  using QAbstractTableModel::QAbstractTableModel;
+  explicit InstanceModel(QObject* parent = nullptr);
 
+  // Same instances as before: dataChanged; others: a reset.
   void set_instances(std::vector<InstanceInfo> instances);
-  const InstanceInfo* instance(int row) const;
+  const InstanceInfo* instance(int row) const { return at(row); }
   int row_of(const QString& name) const;  // -1 when absent
 
-  int rowCount(const QModelIndex& parent = {}) const override;
-  int columnCount(const QModelIndex& parent = {}) const override;
   QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-  QVariant headerData(int section, Qt::Orientation orientation,
-                      int role = Qt::DisplayRole) const override;
-
- private:
-  std::vector<InstanceInfo> instances_;
 };
 
 }  // namespace bucky3::inspector

@@ -4,6 +4,7 @@
 #include <QDateTime>
 #include <QTimeZone>
 #include <algorithm>
+#include <iterator>
 #include <map>
 
 #include "inspector/models/format.h"
@@ -29,6 +30,9 @@ QRegularExpression glob(const QString& pattern) {
 }  // namespace
 
 // --- SeriesModel ----------------------------------------------------------------
+
+constexpr const char* kSeriesColumns[] = {"Series", "Last value", "Points", "Source", "Last seen"};
+static_assert(std::size(kSeriesColumns) == SeriesModel::ColumnCount);
 
 SeriesModel::SeriesModel(const SeriesStore& store, QObject* parent)
     : QAbstractItemModel(parent), store_(store), generation_(store.generation()) {}
@@ -177,9 +181,7 @@ QVariant SeriesModel::data(const QModelIndex& index, int role) const {
 }
 
 QVariant SeriesModel::headerData(int section, Qt::Orientation orientation, int role) const {
-  if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
-  static const char* names[] = {"Series", "Last value", "Points", "Source", "Last seen"};
-  return section >= 0 && section < ColumnCount ? QString::fromLatin1(names[section]) : QVariant();
+  return column_header(kSeriesColumns, section, orientation, role);
 }
 
 // --- SeriesFilterModel -----------------------------------------------------------
@@ -262,8 +264,11 @@ std::vector<std::size_t> SeriesFilterModel::series_of(const QModelIndexList& ind
 
 // --- PlotModel ------------------------------------------------------------------
 
+constexpr const char* kPlotColumns[] = {"Plotted series", "Points", "Last", "Min", "Max"};
+static_assert(std::size(kPlotColumns) == PlotModel::ColumnCount);
+
 PlotModel::PlotModel(const SeriesStore& store, QObject* parent)
-    : QAbstractTableModel(parent), store_(store), generation_(store.generation()) {}
+    : RowTableModel(kPlotColumns, parent), store_(store), generation_(store.generation()) {}
 
 QColor PlotModel::color(int row) {
   // Tableau 10: distinguishable, and readable on white.
@@ -274,9 +279,9 @@ QColor PlotModel::color(int row) {
 }
 
 void PlotModel::set_series(std::vector<std::size_t> series) {
-  if (series == series_) return;
+  if (series == rows_) return;
   beginResetModel();
-  series_ = std::move(series);
+  rows_ = std::move(series);
   endResetModel();
 }
 
@@ -300,12 +305,12 @@ bool PlotModel::apply_patterns() {
   std::vector<std::size_t> found;
   for (; patterns_checked_ < store_.size(); ++patterns_checked_) {
     if (matches_pattern(store_.at(patterns_checked_).label) &&
-        std::find(series_.begin(), series_.end(), patterns_checked_) == series_.end())
+        std::find(rows_.begin(), rows_.end(), patterns_checked_) == rows_.end())
       found.push_back(patterns_checked_);
   }
   if (found.empty() || patterns_.empty()) return false;
-  beginInsertRows({}, int(series_.size()), int(series_.size() + found.size()) - 1);
-  series_.insert(series_.end(), found.begin(), found.end());
+  beginInsertRows({}, int(rows_.size()), int(rows_.size() + found.size()) - 1);
+  rows_.insert(rows_.end(), found.begin(), found.end());
   endInsertRows();
   return true;
 }
@@ -316,16 +321,16 @@ void PlotModel::set_window(std::int64_t from_ms, std::int64_t to_ms) {
 }
 
 void PlotModel::refresh() {
-  if (!series_.empty()) emit dataChanged(index(0, Points), index(rowCount() - 1, Max));
+  if (!rows_.empty()) emit dataChanged(index(0, Points), index(rowCount() - 1, Max));
 }
 
 QString PlotModel::short_label(int row) const {
   if (row < 0 || row >= rowCount()) return {};
-  const auto& mine = store_.at(series_[std::size_t(row)]);
-  if (series_.size() < 2) return qs(mine.label);
+  const auto& mine = store_.at(rows_[std::size_t(row)]);
+  if (rows_.size() < 2) return qs(mine.label);
   bool same_bucket = true, same_field = true;
   std::vector<bool> tag_shared(mine.tags.size(), true);
-  for (const auto s : series_) {
+  for (const auto s : rows_) {
     const auto& other = store_.at(s);
     same_bucket = same_bucket && other.bucket == mine.bucket;
     same_field = same_field && other.field == mine.field;
@@ -359,7 +364,7 @@ std::pair<std::deque<Point>::const_iterator, std::deque<Point>::const_iterator> 
 QList<QPointF> PlotModel::points(int row) const {
   QList<QPointF> out;
   if (row < 0 || row >= rowCount()) return out;
-  const auto [first, last] = range(series_[std::size_t(row)]);
+  const auto [first, last] = range(rows_[std::size_t(row)]);
   out.reserve(last - first);
   for (auto it = first; it != last; ++it) out.append(QPointF(double(it->time_ms), it->value));
   return out;
@@ -367,7 +372,7 @@ QList<QPointF> PlotModel::points(int row) const {
 
 std::size_t PlotModel::plotted_point_count() const {
   std::size_t n = 0;
-  for (const auto s : series_) {
+  for (const auto s : rows_) {
     const auto [first, last] = range(s);
     n += std::size_t(last - first);
   }
@@ -384,12 +389,12 @@ QString PlotModel::to_csv() const {
   };
   QString out = QStringLiteral("time");
   std::map<std::int64_t, std::vector<std::optional<double>>> rows;
-  for (std::size_t k = 0; k < series_.size(); ++k) {
-    out += QLatin1Char(',') + quote(qs(store_.at(series_[k]).label));
-    const auto [first, last] = range(series_[k]);
+  for (std::size_t k = 0; k < rows_.size(); ++k) {
+    out += QLatin1Char(',') + quote(qs(store_.at(rows_[k]).label));
+    const auto [first, last] = range(rows_[k]);
     for (auto it = first; it != last; ++it) {
       auto& row = rows[it->time_ms];
-      row.resize(series_.size());
+      row.resize(rows_.size());
       row[k] = it->value;
     }
   }
@@ -398,7 +403,7 @@ QString PlotModel::to_csv() const {
     out += QDateTime::fromMSecsSinceEpoch(time, QTimeZone::utc())
                .toString(QStringLiteral("yyyy-MM-ddTHH:mm:ss.zzz")) +
            QLatin1Char('Z');
-    for (std::size_t k = 0; k < series_.size(); ++k) {
+    for (std::size_t k = 0; k < rows_.size(); ++k) {
       out += QLatin1Char(',');
       if (k < values.size() && values[k]) out += format_value(*values[k]);
     }
@@ -407,16 +412,9 @@ QString PlotModel::to_csv() const {
   return out;
 }
 
-int PlotModel::rowCount(const QModelIndex& parent) const {
-  return parent.isValid() ? 0 : int(series_.size());
-}
-int PlotModel::columnCount(const QModelIndex& parent) const {
-  return parent.isValid() ? 0 : ColumnCount;
-}
-
 QVariant PlotModel::data(const QModelIndex& index, int role) const {
   if (!checkIndex(index, CheckIndexOption::IndexIsValid)) return {};
-  const auto store_index = series_[std::size_t(index.row())];
+  const auto store_index = rows_[std::size_t(index.row())];
   const auto& s = store_.at(store_index);
   if (role == SeriesIndexRole) return qulonglong(store_index);
   if (role == LabelRole) return qs(s.label);
@@ -443,12 +441,6 @@ QVariant PlotModel::data(const QModelIndex& index, int role) const {
       break;
   }
   return role == SortRole ? QVariant(value) : QVariant(format_value(value));
-}
-
-QVariant PlotModel::headerData(int section, Qt::Orientation orientation, int role) const {
-  if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
-  static const char* names[] = {"Plotted series", "Points", "Last", "Min", "Max"};
-  return section >= 0 && section < ColumnCount ? QString::fromLatin1(names[section]) : QVariant();
 }
 
 }  // namespace bucky3::inspector

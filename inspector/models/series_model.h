@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "inspector/models/table_model.h"
 #include "inspector/series_store.h"
 
 namespace bucky3::inspector {
@@ -82,16 +83,16 @@ class SeriesFilterModel : public QSortFilterProxyModel {
 };
 
 // Which series are plotted and their points in a time window. Rows are the
-// plotted series (the chart's legend); `--select` patterns live here too, so
+// plotted series as store indices (the chart's legend); `--select` patterns live here too, so
 // series that appear later are picked up.
-class PlotModel : public QAbstractTableModel {
+class PlotModel : public RowTableModel<std::size_t> {
   Q_OBJECT
  public:
   enum Column { Label, Points, Last, Min, Max, ColumnCount };
   explicit PlotModel(const SeriesStore& store, QObject* parent = nullptr);
 
   void set_series(std::vector<std::size_t> series);
-  const std::vector<std::size_t>& series() const { return series_; }
+  const std::vector<std::size_t>& series() const { return rows_; }
   // A label as shown in the browser; `*` matches any run of characters.
   void add_pattern(const QString& pattern);
   bool matches_pattern(const std::string& label) const;
@@ -114,17 +115,12 @@ class PlotModel : public QAbstractTableModel {
   // an empty cell where a series has no point at that time.
   QString to_csv() const;
 
-  int rowCount(const QModelIndex& parent = {}) const override;
-  int columnCount(const QModelIndex& parent = {}) const override;
   QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-  QVariant headerData(int section, Qt::Orientation orientation,
-                      int role = Qt::DisplayRole) const override;
 
  private:
   std::pair<std::deque<Point>::const_iterator, std::deque<Point>::const_iterator> range(
       std::size_t series) const;
   const SeriesStore& store_;
-  std::vector<std::size_t> series_;
   std::vector<QRegularExpression> patterns_;
   std::size_t patterns_checked_ = 0;  // store series already tested against the patterns
   std::uint64_t generation_ = 0;

@@ -2,6 +2,7 @@
 #include "inspector/models/talkers_model.h"
 
 #include <algorithm>
+#include <iterator>
 #include <unordered_set>
 
 #include "inspector/models/format.h"
@@ -9,11 +10,19 @@
 
 namespace bucky3::inspector {
 
-TalkersModel::TalkersModel(Kind kind, QObject* parent) : QAbstractTableModel(parent), kind_(kind) {}
+namespace {
+// The key column's header says which kind of key it is.
+constexpr const char* kTalkerColumns[] = {"",        "Series", "Metrics/s", "Bytes/s",
+                                          "Metrics", "Bytes",  "Values",    "Last seen"};
+static_assert(std::size(kTalkerColumns) == TalkersModel::ColumnCount);
+}  // namespace
+
+TalkersModel::TalkersModel(Kind kind, QObject* parent)
+    : RowTableModel(kTalkerColumns, parent), kind_(kind) {}
 
 void TalkersModel::update(const shm::TopTalkers& talkers, std::int64_t now_ms, double span_s) {
   now_ms_ = now_ms;
-  std::vector<Row> rows;
+  std::vector<TalkerRow> rows;
   std::unordered_set<std::string> seen;
   for (const auto order :
        {shm::TalkerOrder::series, shm::TalkerOrder::metrics, shm::TalkerOrder::bytes}) {
@@ -42,18 +51,8 @@ void TalkersModel::update(const shm::TopTalkers& talkers, std::int64_t now_ms, d
     history.emplace(row.talker.key, std::move(samples));
   }
   history_ = std::move(history);
-  const bool same =
-      rows.size() == rows_.size() &&
-      std::equal(rows.begin(), rows.end(), rows_.begin(),
-                 [](const Row& a, const Row& b) { return a.talker.key == b.talker.key; });
-  if (same) {
-    rows_ = std::move(rows);
-    if (!rows_.empty()) emit dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1));
-    return;
-  }
-  beginResetModel();
-  rows_ = std::move(rows);
-  endResetModel();
+  replace_rows(std::move(rows),
+               [](const TalkerRow& a, const TalkerRow& b) { return a.talker.key == b.talker.key; });
 }
 
 void TalkersModel::clear() {
@@ -61,13 +60,6 @@ void TalkersModel::clear() {
   rows_.clear();
   history_.clear();
   endResetModel();
-}
-
-int TalkersModel::rowCount(const QModelIndex& parent) const {
-  return parent.isValid() ? 0 : int(rows_.size());
-}
-int TalkersModel::columnCount(const QModelIndex& parent) const {
-  return parent.isValid() ? 0 : ColumnCount;
 }
 
 QVariant TalkersModel::data(const QModelIndex& index, int role) const {
@@ -108,12 +100,9 @@ QVariant TalkersModel::data(const QModelIndex& index, int role) const {
 }
 
 QVariant TalkersModel::headerData(int section, Qt::Orientation orientation, int role) const {
-  if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
-  static const char* names[] = {"",        "Series", "Metrics/s", "Bytes/s",
-                                "Metrics", "Bytes",  "Values",    "Last seen"};
-  if (section == Key)
+  if (section == Key && orientation == Qt::Horizontal && role == Qt::DisplayRole)
     return kind_ == Kind::names ? QStringLiteral("Metric name") : QStringLiteral("Tag key");
-  return section >= 0 && section < ColumnCount ? QString::fromLatin1(names[section]) : QVariant();
+  return RowTableModel::headerData(section, orientation, role);
 }
 
 }  // namespace bucky3::inspector

@@ -2,17 +2,23 @@
 // series, metrics/s and bytes/s, so the source of a cardinality jump is one
 // sort away.
 #pragma once
-#include <QAbstractTableModel>
 #include <deque>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "inspector/models/table_model.h"
 #include "shm/talkers.h"
 
 namespace bucky3::inspector {
 
-class TalkersModel : public QAbstractTableModel {
+// One row: a talker and its rates.
+struct TalkerRow {
+  shm::Talker talker;
+  double metrics_per_s = 0, bytes_per_s = 0;
+};
+
+class TalkersModel : public RowTableModel<TalkerRow> {
   Q_OBJECT
  public:
   enum class Kind { names, tag_keys };
@@ -38,23 +44,16 @@ class TalkersModel : public QAbstractTableModel {
   void update(const shm::TopTalkers& talkers, std::int64_t now_ms, double span_s = 0);
   void clear();
 
-  int rowCount(const QModelIndex& parent = {}) const override;
-  int columnCount(const QModelIndex& parent = {}) const override;
   QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
   QVariant headerData(int section, Qt::Orientation orientation,
                       int role = Qt::DisplayRole) const override;
 
  private:
-  struct Row {
-    shm::Talker talker;
-    double metrics_per_s = 0, bytes_per_s = 0;
-  };
   struct Sample {
     std::int64_t time_ms;
     std::uint64_t metrics, bytes;
   };
   Kind kind_;
-  std::vector<Row> rows_;
   std::unordered_map<std::string, std::deque<Sample>> history_;
   std::int64_t now_ms_ = 0;
 };
