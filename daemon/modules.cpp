@@ -15,6 +15,7 @@
 #include "exporters/influxdb/module.h"
 #include "exporters/prometheus/module.h"
 #include "exporters/remote_write/module.h"
+#include "exporters/remote_write/options.h"
 
 namespace bucky3::daemon {
 
@@ -25,7 +26,8 @@ using ModuleCheck = void (*)(const config::ModuleConfig&);
 struct ModuleType {
   std::string_view type;
   ModuleEntry run;
-  ModuleCheck check = nullptr;  // for types with options config/ cannot check (OptionKind::yaml)
+  // For what config/ cannot check: OptionKind::yaml values, a protocol's own rules.
+  ModuleCheck check = nullptr;
 };
 
 constexpr std::array<ModuleType, 8> kModules{{
@@ -35,7 +37,8 @@ constexpr std::array<ModuleType, 8> kModules{{
     {"prometheus_exporter", &prometheus::run_prometheus_exporter},
     {"influxdb_client", &influxdb::run_influxdb_client},
     {"carbon_client", &carbon::run_carbon_client},
-    {"remote_write_client", &remote_write::run_remote_write_client},
+    {"remote_write_client", &remote_write::run_remote_write_client,
+     &remote_write::check_remote_write_client},
     {"debug_output", &debug_output::run_debug_output},
 }};
 

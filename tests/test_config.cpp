@@ -829,36 +829,8 @@ class TestConfig : public QObject {
         << QByteArray(
                "t.yaml:4:19: modules.rw.remote_urls[0]: must be an http:// or https:// URL with a "
                "host, like \"http://127.0.0.1:9090/api/v1/write\", got \"http://u:p@h/\"");
-    QTest::newRow("protocol header")
-        << QByteArray(
-               "modules:\n  rw:\n    type: remote_write_client\n    remote_urls: [http://h/]\n"
-               "    headers: {content-encoding: gzip}\n")
-        << QByteArray(
-               "t.yaml:5:14: modules.rw.headers.content-encoding: is set by the protocol and "
-               "cannot be overridden");
-    QTest::newRow("header name")
-        << QByteArray(
-               "modules:\n  rw:\n    type: remote_write_client\n    remote_urls: [http://h/]\n"
-               "    headers: {\"a b\": c}\n")
-        << QByteArray("t.yaml:5:14: modules.rw.headers.a b: is not a valid HTTP header name");
-    QTest::newRow("basic_auth without username")
-        << QByteArray(
-               "modules:\n  rw:\n    type: remote_write_client\n    remote_urls: [http://h/]\n"
-               "    basic_auth: {password: p}\n")
-        << QByteArray(
-               "t.yaml:5:17: modules.rw.basic_auth.username: is required and must not be empty");
-    QTest::newRow("basic_auth unknown key")
-        << QByteArray(
-               "modules:\n  rw:\n    type: remote_write_client\n    remote_urls: [http://h/]\n"
-               "    basic_auth: {username: u, pass: p}\n")
-        << QByteArray(
-               "t.yaml:5:17: modules.rw.basic_auth.pass: unknown key; expected username, password");
-    QTest::newRow("basic_auth and bearer_token")
-        << QByteArray(
-               "modules:\n  rw:\n    type: remote_write_client\n    remote_urls: [http://h/]\n"
-               "    basic_auth: {username: u}\n    bearer_token: t\n")
-        << QByteArray(
-               "t.yaml:3:5: modules.rw.bearer_token: cannot be set together with basic_auth");
+    // headers, basic_auth and bearer_token are the module's own checks:
+    // tests/test_remote_write_options.cpp.
     QTest::newRow("influxdb token with a 1.x key")
         << QByteArray(
                "modules:\n  i:\n    type: influxdb_client\n    remote_hosts: [h]\n"

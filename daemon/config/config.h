@@ -47,6 +47,10 @@ struct ModuleConfig {
   std::uint64_t ring_size_bytes = 8 << 20;  // per ring; set on destinations or globally
 
   ModuleOptions options;
+  // The module's map as written, positions and key paths included, so a
+  // module's check (ModuleCheck) reports at the offending node. Null when the
+  // config was loaded without a check.
+  ConfigNode node;
 };
 
 struct Config {
@@ -59,9 +63,10 @@ struct Config {
   const ModuleConfig* find(std::string_view name) const;
 };
 
-// A module type's own checks of its options (OptionKind::yaml values above all),
-// run on each module once its options are read; throws ConfigError. The module
-// registry provides the one that knows every type (daemon::check_module_config).
+// A module type's own checks of its options (OptionKind::yaml values, and what
+// a generic kind cannot know, e.g. which HTTP headers a protocol owns), run on
+// each module once its options are read; throws ConfigError. The module registry
+// provides the one that knows every type (daemon::check_module_config).
 using ModuleCheck = std::function<void(const ModuleConfig&)>;
 
 // Throws ConfigError; an unreadable file is reported at line 0, col 0. Without

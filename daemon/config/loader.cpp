@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -79,26 +78,6 @@ bool is_module_name(std::string_view name) {
   return std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
   });
-}
-
-// RFC 9110 token characters.
-bool is_header_token(std::string_view name) {
-  constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
-  return !name.empty() && std::all_of(name.begin(), name.end(), [&](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           extra.find(c) != std::string_view::npos;
-  });
-}
-
-// Headers the remote write protocol and HTTP framing set themselves.
-bool is_protocol_header(std::string_view name) {
-  constexpr std::array<std::string_view, 6> fixed{
-      "content-encoding", "content-type",      "x-prometheus-remote-write-version",
-      "content-length",   "transfer-encoding", "host"};
-  std::string lower(name);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return std::find(fixed.begin(), fixed.end(), lower) != fixed.end();
 }
 
 struct Entry {
@@ -682,32 +661,6 @@ class Loader {
         if (out.empty()) fail(v, path, "must name at least one URL");
         return out;
       }
-      case OptionKind::http_headers: {
-        auto headers = string_map(v, path);
-        for (const auto& [name, value] : headers) {
-          const std::string p = join(path, name);
-          if (!is_header_token(name)) fail(v, p, "is not a valid HTTP header name");
-          if (is_protocol_header(name)) {
-            fail(v, p, "is set by the protocol and cannot be overridden");
-          }
-          if (value.find_first_of("\r\n") != std::string::npos)
-            fail(v, p, "must not contain line breaks");
-        }
-        return headers;
-      }
-      case OptionKind::credentials: {
-        auto pairs = string_map(v, path);
-        bool username = false;
-        for (const auto& [key, value] : pairs) {
-          if (key == "username") {
-            username = !value.empty();
-          } else if (key != "password") {
-            fail(v, join(path, key), "unknown key; expected username, password");
-          }
-        }
-        if (!username) fail(v, join(path, "username"), "is required and must not be empty");
-        return pairs;
-      }
       case OptionKind::yaml: return to_node(v, path);
     }
     return {};
@@ -790,10 +743,10 @@ class Loader {
           fail(m.value, join(path, "token"), "needs org and influx_bucket (InfluxDB 2.x)");
         }
       }
-      if (module.options.has("basic_auth") && module.options.has("bearer_token")) {
-        fail(m.value, join(path, "bearer_token"), "cannot be set together with basic_auth");
+      if (check_) {
+        module.node = to_node(m.value, path);
+        check_(module);
       }
-      if (check_) check_(module);
       config.modules.push_back(std::move(module));
     }
     resolve_destinations(pending, config);

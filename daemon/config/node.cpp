@@ -28,6 +28,13 @@ const std::vector<ConfigNode::Entry>& ConfigNode::entries() const {
   return entries_;
 }
 
+const ConfigNode* ConfigNode::find(std::string_view key) const {
+  for (const auto& e : entries_) {
+    if (e.key == key) return &e.value;
+  }
+  return nullptr;
+}
+
 void ConfigNode::fail(const std::string& path, const std::string& message) const {
   throw ConfigError(file_, line_, col_, path, message);
 }

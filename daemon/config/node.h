@@ -27,6 +27,8 @@ class ConfigNode {
   const std::string& scalar(std::string_view expected) const;
   const std::vector<ConfigNode>& items(std::string_view expected) const;
   const std::vector<Entry>& entries() const;
+  // A map's value for `key`; nullptr when there is none or this is not a map.
+  const ConfigNode* find(std::string_view key) const;
 
   // Throws ConfigError at this node's position, naming its path (or `path`).
   [[noreturn]] void fail(const std::string& message) const { fail(path_, message); }

@@ -104,8 +104,10 @@ constexpr std::array remote_write_schema{
     OptionSpec{"remote_urls", K::url_list, "", 0, 0, {}, true},
     OptionSpec{"max_samples_per_send", K::integer, "2000", 1, 1e6},
     OptionSpec{"timeout", K::seconds, "10", 0.1, 3600},
-    OptionSpec{"headers", K::http_headers, "{}"},
-    OptionSpec{"basic_auth", K::credentials, ""},
+    // headers, basic_auth, bearer_token: what they mean is checked by the module
+    // (exporters/remote_write/options.cpp).
+    OptionSpec{"headers", K::string_map, "{}"},
+    OptionSpec{"basic_auth", K::string_map, ""},
     OptionSpec{"bearer_token", K::string, ""},
     OptionSpec{"values_timeout", K::seconds, "60", 1, 1e9},
 };

@@ -30,9 +30,7 @@ enum class OptionKind {
   string_list,     // list of non-empty strings
   number_list,     // list of numbers within (min, max]
   string_map,      // map string -> string
-  url_list,        // non-empty list of http:// or https:// URLs with a host
-  http_headers,    // map header name -> value; the protocol's own headers refused
-  credentials,     // {username, password}: username required, password optional
+  url_list,        // non-empty list of http:// or https:// URLs (parse_http_url())
   yaml,            // any YAML value, kept as a ConfigNode: the module parses and checks it
 };
 

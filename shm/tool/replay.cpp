@@ -146,7 +146,7 @@ int run_replay(const std::vector<std::string>& args) {
 
   config::Config config;
   try {
-    config = config::load_config_file(*config_path);
+    config = config::load_config_file(*config_path, daemon::check_module_config);
   } catch (const config::ConfigError& e) {
     throw UsageError(std::string("replay: ") + e.what());
   }
