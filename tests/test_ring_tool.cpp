@@ -670,6 +670,103 @@ class TestRingTool : public QObject {
              r.err.c_str());
     QVERIFY(r.err.find("group \"nogroup\"") != std::string::npos);
   }
+
+  // tail over every destination picks up a destination that appears later (an
+  // agent restarted with one more destination in its config).
+  void tail_follows_a_destination_that_appears() {
+    namespace shm = bucky3::shm;
+    const auto instance = unique_instance();
+    auto health = shm::HealthBlock::create(
+        instance, {{"src", "statsd_server"}, {"first", "debug_output"}}, std::nullopt);
+    const shm::SegmentOptions options{.ring_size_bytes = 64 << 10, .shm_group = std::nullopt};
+    auto first = shm::DestinationSegment::create(instance, "first", {"src"}, options);
+    TempDir dir;
+    Process tail;
+    tail.start({ring_binary(), "tail", "--instance", instance}, dir.path());
+    std::vector<bucky3::Metric> metrics(1);
+    metrics[0].bucket = "stats_counters";
+    metrics[0].metadata = {{"name", "appearing"}};
+    metrics[0].values = {{"count", 1.0}};
+    std::vector<std::byte> record;
+    shm::encode_batch(metrics, record);
+    shm::RingWriter first_writer(first, 0);
+    // tail starts at the write position: write until it has mapped and shown one.
+    QVERIFY2(poll_until(
+                 [&] {
+                   (void)first_writer.try_write(record);
+                   return tail.out().find("first <- src") != std::string::npos;
+                 },
+                 10s),
+             tail.err().c_str());
+    auto second = shm::DestinationSegment::create(instance, "second", {"src"}, options);
+    shm::RingWriter second_writer(second, 0);
+    QVERIFY2(poll_until(
+                 [&] {
+                   (void)second_writer.try_write(record);
+                   return tail.out().find("second <- src") != std::string::npos;
+                 },
+                 10s),
+             (tail.out() + tail.err()).c_str());
+    QVERIFY2(tail.err().find("second is a new destination") != std::string::npos,
+             tail.err().c_str());
+    tail.signal(SIGINT);
+    QCOMPARE(finish(tail).exit_code, 0);
+    shm::DestinationSegment::remove(instance, "first");
+    shm::DestinationSegment::remove(instance, "second");
+    shm::HealthBlock::remove(instance);
+  }
+
+  // --batches N writes N even when a recreated segment's leftovers come in one go.
+  void dump_batches_stays_exact_across_a_reopen() {
+    namespace shm = bucky3::shm;
+    const auto instance = unique_instance();
+    auto health = shm::HealthBlock::create(
+        instance, {{"src", "statsd_server"}, {"sink", "debug_output"}}, std::nullopt);
+    const shm::SegmentOptions options{.ring_size_bytes = 64 << 10, .shm_group = std::nullopt};
+    auto old_segment = shm::DestinationSegment::create(instance, "sink", {"src"}, options);
+    TempDir dir;
+    const auto path = dir.path() + "/two.b3dump";
+    Process dump;
+    dump.start({ring_binary(), "dump", "--ring", "sink", "--batches", "2", "-o", path, "--instance",
+                instance},
+               dir.path());
+    QVERIFY(poll_until(
+        [&] { return std::filesystem::exists(path) && std::filesystem::file_size(path) > 0; },
+        10s));
+    const auto stopped = [&] {
+      const auto stat = read_file("/proc/" + std::to_string(dump.pid()) + "/stat");
+      const auto paren = stat.rfind(')');
+      return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'T';
+    };
+    dump.signal(SIGSTOP);
+    QVERIFY(poll_until(stopped, 10s));
+    std::vector<bucky3::Metric> metrics(1);
+    metrics[0].bucket = "stats_counters";
+    metrics[0].metadata = {{"name", "exact"}};
+    metrics[0].values = {{"count", 1.0}};
+    std::vector<std::byte> record;
+    shm::encode_batch(metrics, record);
+    shm::RingWriter old_writer(old_segment, 0);
+    for (int i = 0; i < 4; ++i) QVERIFY(old_writer.try_write(record));
+    auto new_segment = shm::DestinationSegment::create(instance, "sink", {"src"}, options);
+    std::this_thread::sleep_for(300ms);  // past its 200 ms check: the re-open comes first
+    dump.signal(SIGCONT);
+    const auto r = finish(dump, 20s);
+    QVERIFY2(r.exit_code == 0, r.err.c_str());
+    QVERIFY2(r.err.find("dump: 2 batches") != std::string::npos, r.err.c_str());
+    shm::DestinationSegment::remove(instance, "sink");
+    shm::HealthBlock::remove(instance);
+    shm::dump::Reader reader;
+    const auto bytes = read_file(path);
+    reader.feed(std::as_bytes(std::span(bytes.data(), bytes.size())));
+    reader.finish();
+    shm::dump::Item item;
+    std::uint64_t records = 0;
+    while (reader.next(item) == shm::dump::Reader::Status::item) {
+      if (std::get_if<shm::dump::Record>(&item)) ++records;
+    }
+    QCOMPARE(records, std::uint64_t{2});
+  }
 };
 
 QTEST_GUILESS_MAIN(TestRingTool)

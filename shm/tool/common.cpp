@@ -234,7 +234,10 @@ void RingSet::add_rings(Segment& entry) {
 
 RingSet::RingSet(const std::string& instance, const std::optional<std::string>& destination,
                  const std::optional<std::string>& source, std::string command)
-    : instance_(instance), command_(std::move(command)), source_(source) {
+    : instance_(instance),
+      command_(std::move(command)),
+      all_destinations_(!destination),
+      source_(source) {
   std::vector<std::string> destinations;
   if (destination) {
     destinations.push_back(*destination);
@@ -326,11 +329,51 @@ void RingSet::check_recreated(const Handlers& handlers) {
   }
 }
 
+void RingSet::check_new_destinations(const Handlers& handlers) {
+  for (const auto& name : destinations_of(instance_)) {
+    if (std::any_of(segments_.begin(), segments_.end(),
+                    [&](const auto& entry) { return entry->destination == name; })) {
+      continue;
+    }
+    const auto path = shm_path(instance_, name);
+    const auto identity = file_identity(path);
+    if (!identity) continue;
+    auto entry = std::make_unique<Segment>();
+    entry->destination = name;
+    try {
+      entry->mapping = std::make_unique<shm::DestinationSegment>(
+          shm::DestinationSegment::open(instance_, name, shm::Access::read_only));
+    } catch (const shm::ShmError&) {
+      continue;  // still being created, or not ours to read: the next check retries
+    }
+    if (file_identity(path) != identity) continue;
+    std::tie(entry->device, entry->inode) = *identity;
+    const auto first = rings_.size();
+    add_rings(*entry);
+    std::uint64_t missed = 0;
+    for (auto i = first; i < rings_.size(); ++i) {
+      const auto& ring = *rings_[i];
+      missed += ring.accounted;
+      if (handlers.reopened) {
+        handlers.reopened(ring.destination, ring.source, ring.accounted,
+                          ring.segment->ring_stats(ring.index).bytes_written);
+      }
+    }
+    std::cerr << "bucky3-ring: " << command_ << ": " << path
+              << " is a new destination (agent restarted with another config?): following it";
+    if (rings_.size() == first)
+      std::cerr << ", which has no ring of source " << source_.value_or("");
+    std::cerr << "; " << missed << " records published before it was opened are missed\n";
+    segments_.push_back(std::move(entry));
+  }
+}
+
 std::size_t RingSet::poll(const Handlers& handlers, std::size_t limit) {
   const auto now = std::chrono::steady_clock::now();
   if (now >= next_check_) {
     next_check_ = now + std::chrono::milliseconds(200);
     check_recreated(handlers);
+    if (all_destinations_) check_new_destinations(handlers);
   }
   return poll_rings(handlers, limit, nullptr);
 }

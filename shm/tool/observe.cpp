@@ -301,6 +301,8 @@ int run_dump(const std::vector<std::string>& args) {
     RingSet::Handlers handlers;
     handlers.record = [&](const std::string&, const std::string& s,
                           const std::vector<std::byte>& record) {
+      // A re-opened segment's leftovers are handed out whole: --batches N stays N.
+      if (max_batches && writer.records() >= *max_batches) return;
       writer.add_record(now_ms(), s, record);
     };
     handlers.missed = [&](const std::string& d, const std::string& s, std::uint64_t records,

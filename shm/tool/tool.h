@@ -65,7 +65,9 @@ bool stop_requested();
 
 // Follows rings read-only (RingObserver) from their current write position, and
 // counts what the producer overwrote before we copied it. Notices a segment that
-// the agent recreated (a restart: same name, another file) and follows the new one.
+// the agent recreated (a restart: same name, another file) and follows the new one;
+// following every destination, it also picks up a destination that a restarted
+// agent has and the old one had not.
 class RingSet {
  public:
   // Every ring of `destination` (all destinations when nullopt), or only
@@ -112,7 +114,9 @@ class RingSet {
   void add_rings(Segment& segment);
   std::size_t poll_rings(const Handlers& handlers, std::size_t limit, const Segment* only);
   void check_recreated(const Handlers& handlers);
+  void check_new_destinations(const Handlers& handlers);
   std::string instance_, command_;
+  bool all_destinations_ = false;
   std::optional<std::string> source_;
   std::vector<std::unique_ptr<State>> rings_;
   std::vector<std::unique_ptr<Segment>> segments_;
