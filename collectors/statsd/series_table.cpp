@@ -1,0 +1,102 @@
+// The series table's cold paths: setup, growth, histogram rules, accounting; see series_table.h.
+#include "collectors/statsd/series_table.h"
+
+#include <algorithm>
+#include <new>
+#include <unordered_map>
+
+namespace bucky3::statsd {
+
+IntervalData::IntervalData(std::shared_ptr<const AggregatorConfig> config, std::int64_t start_ms,
+                           std::size_t size_hint)
+    : config_(std::move(config)), options_(&config_->options), start_ms_(start_ms) {
+  std::size_t capacity = 16;
+  const std::size_t wanted = std::min(size_hint, options_->max_series);
+  while (capacity * 3 < wanted * 4 + 4) capacity *= 2;
+  // calloc: large zeroed blocks come from fresh pages, so this stays cheap.
+  slots_.reset(static_cast<Slot*>(std::calloc(capacity, sizeof(Slot))));
+  if (!slots_) throw std::bad_alloc();
+  capacity_ = capacity;
+  series_.reserve(wanted);
+  cache_slots_.reset(static_cast<Slot*>(std::calloc(capacity, sizeof(Slot))));
+  if (!cache_slots_) throw std::bad_alloc();
+  cache_capacity_ = capacity;
+  cached_.reserve(wanted);
+}
+
+std::size_t IntervalData::memory_bytes() const {
+  std::size_t bytes = capacity_ * sizeof(Slot) + series_.capacity() * sizeof(Series) +
+                      cache_capacity_ * sizeof(Slot) + cached_.capacity() * sizeof(CachedLine) +
+                      timers_.capacity() * sizeof(TimerState) +
+                      sets_.capacity() * sizeof(SetState) + arena_bytes_;
+  for (const TimerState& t : timers_) {
+    bytes += t.samples.capacity() * sizeof(double);
+    if (t.rule >= 0) bytes += options_->histogram_rules[t.rule].bins.size() * sizeof(Moments);
+  }
+  for (const SetState& s : sets_) bytes += s.slots.capacity() * sizeof(std::uint64_t);
+  return bytes;
+}
+
+void IntervalData::grow_cache() {
+  const std::size_t capacity = cache_capacity_ * 2;
+  std::unique_ptr<Slot, FreeDeleter> slots(static_cast<Slot*>(std::calloc(capacity, sizeof(Slot))));
+  if (!slots) throw std::bad_alloc();
+  const std::size_t mask = capacity - 1;
+  for (std::size_t idx = 0; idx < cached_.size(); ++idx) {
+    // Not kept per line (8 bytes a series): growing is rare, rehashing cheap.
+    const CachedLine& c = cached_[idx];
+    const std::uint64_t hash =
+        line_hash({c.raw, c.prefix_len}, {c.raw + c.prefix_len, c.raw_len - c.prefix_len});
+    std::size_t i = hash & mask;
+    while (slots.get()[i].index != 0) i = (i + 1) & mask;
+    slots.get()[i] =
+        Slot{static_cast<std::uint32_t>(hash >> 32), static_cast<std::uint32_t>(idx + 1)};
+  }
+  cache_slots_ = std::move(slots);
+  cache_capacity_ = capacity;
+}
+
+void IntervalData::grow() {
+  const std::size_t capacity = capacity_ * 2;
+  std::unique_ptr<Slot, FreeDeleter> slots(static_cast<Slot*>(std::calloc(capacity, sizeof(Slot))));
+  if (!slots) throw std::bad_alloc();
+  const std::size_t mask = capacity - 1;
+  for (std::size_t idx = 0; idx < series_.size(); ++idx) {
+    const std::uint64_t hash = series_[idx].hash;
+    std::size_t i = hash & mask;
+    while (slots.get()[i].index != 0) i = (i + 1) & mask;
+    slots.get()[i] =
+        Slot{static_cast<std::uint32_t>(hash >> 32), static_cast<std::uint32_t>(idx + 1)};
+  }
+  slots_ = std::move(slots);
+  capacity_ = capacity;
+}
+
+int IntervalData::match_rule(const ParsedLine& line) const {
+  const auto& rules = options_->histogram_rules;
+  if (rules.empty()) return -1;
+  std::vector<Tag> tags;
+  tags.reserve(line.tags.size());
+  for (const TagView& t : line.tags) tags.push_back(Tag{std::string(t.key), std::string(t.value)});
+  for (std::size_t r = 0; r < rules.size(); ++r) {
+    if (rules[r].matches && rules[r].matches(line.name, tags)) return static_cast<int>(r);
+  }
+  return -1;
+}
+
+std::vector<std::pair<std::string, std::size_t>> IntervalData::top_names(std::size_t n) const {
+  std::unordered_map<std::string_view, std::size_t> by_name;
+  for (const Series& s : series_) ++by_name[decode_key(s.key, s.key_len).name];
+  std::vector<std::pair<std::string_view, std::size_t>> all(by_name.begin(), by_name.end());
+  const auto more = [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  };
+  const std::size_t count = std::min(n, all.size());
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(count), all.end(), more);
+  std::vector<std::pair<std::string, std::size_t>> top;
+  for (std::size_t i = 0; i < count; ++i)
+    top.emplace_back(std::string(all[i].first), all[i].second);
+  return top;
+}
+
+}  // namespace bucky3::statsd
