@@ -1,15 +1,15 @@
 // tests/test_decompress.cpp — detect_compression() and decompress(): every format,
 // concatenated streams, truncated and corrupt input, the size cap and bombs.
 #include <sys/resource.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <QtTest>
 #include <string>
 
 #include "collectors/statsd/decompress.h"
+#include "tests/support/compression.h"
 
 using namespace bucky3::statsd;
+using namespace bucky3::test;
 
 Q_DECLARE_METATYPE(Compression)
 
@@ -17,29 +17,6 @@ namespace {
 
 std::span<const char> span_of(const QByteArray& bytes) {
   return {bytes.constData(), std::size_t(bytes.size())};
-}
-
-// Streams `repeat` copies of `chunk` through deflate, so a 100 MB bomb never
-// exists uncompressed in the test either. window_bits 15: zlib, 31: gzip.
-QByteArray deflate_stream(const QByteArray& chunk, int repeat, int window_bits) {
-  z_stream stream{};
-  if (deflateInit2(&stream, 9, Z_DEFLATED, window_bits, 9, Z_DEFAULT_STRATEGY) != Z_OK) return {};
-  QByteArray out;
-  char buffer[65536];
-  for (int i = 0; i < repeat; ++i) {
-    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(chunk.constData()));
-    stream.avail_in = uInt(chunk.size());
-    const int flush = i + 1 == repeat ? Z_FINISH : Z_NO_FLUSH;
-    int rc = Z_OK;
-    do {
-      stream.next_out = reinterpret_cast<Bytef*>(buffer);
-      stream.avail_out = sizeof buffer;
-      rc = deflate(&stream, flush);
-      out.append(buffer, int(sizeof buffer - stream.avail_out));
-    } while (stream.avail_out == 0 || (flush == Z_FINISH && rc != Z_STREAM_END));
-  }
-  deflateEnd(&stream);
-  return out;
 }
 
 QByteArray zlib_of(const QByteArray& text) {
@@ -51,30 +28,7 @@ QByteArray gzip_of(const QByteArray& text) {
 
 // One-shot: the frame header carries the content size.
 QByteArray zstd_of(const QByteArray& text) {
-  QByteArray out(int(ZSTD_compressBound(text.size())), '\0');
-  const auto n = ZSTD_compress(out.data(), out.size(), text.constData(), text.size(), 3);
-  out.resize(ZSTD_isError(n) ? 0 : int(n));
-  return out;
-}
-
-// Streaming without a pledged size: the header has no content size, so only the
-// decoder's own cap stops a bomb.
-QByteArray zstd_stream(const QByteArray& chunk, int repeat) {
-  ZSTD_CCtx* context = ZSTD_createCCtx();
-  QByteArray out;
-  char buffer[65536];
-  for (int i = 0; i < repeat; ++i) {
-    ZSTD_inBuffer input{chunk.constData(), std::size_t(chunk.size()), 0};
-    const auto mode = i + 1 == repeat ? ZSTD_e_end : ZSTD_e_continue;
-    std::size_t remaining = 0;
-    do {
-      ZSTD_outBuffer output{buffer, sizeof buffer, 0};
-      remaining = ZSTD_compressStream2(context, &output, &input, mode);
-      out.append(buffer, int(output.pos));
-    } while (mode == ZSTD_e_end ? remaining != 0 : input.pos < input.size);
-  }
-  ZSTD_freeCCtx(context);
-  return out;
+  return zstd_frame(text, 3);
 }
 
 QByteArray compress(Compression compression, const QByteArray& text) {

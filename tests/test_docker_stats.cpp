@@ -19,6 +19,7 @@
 #include "collectors/docker/engine_json.h"
 #include "collectors/docker/metrics.h"
 #include "tests/support/fake_docker_engine.h"
+#include "tests/support/stderr_capture.h"
 
 using namespace bucky3;
 using namespace bucky3::docker;
@@ -69,34 +70,7 @@ QStringList lines_of(const std::string& text) {
   return QString::fromStdString(text).split('\n', Qt::SkipEmptyParts);
 }
 
-// Captures what the process writes to stderr (the logger's output) meanwhile.
-class StderrCapture {
- public:
-  StderrCapture() : file_(std::tmpfile()), saved_(::dup(STDERR_FILENO)) {
-    ::dup2(::fileno(file_), STDERR_FILENO);
-  }
-  ~StderrCapture() {
-    restore();
-    std::fclose(file_);
-  }
-  std::string text() {
-    restore();
-    std::string out;
-    std::rewind(file_);
-    for (int c; (c = std::fgetc(file_)) != EOF;) out += static_cast<char>(c);
-    return out;
-  }
-
- private:
-  void restore() {
-    if (saved_ < 0) return;
-    ::dup2(saved_, STDERR_FILENO);
-    ::close(saved_);
-    saved_ = -1;
-  }
-  std::FILE* file_;
-  int saved_;
-};
+using bucky3::test::StderrCapture;
 
 // Container ids of the docker29-cgroup2-systemd fixture.
 constexpr std::string_view kWebId =

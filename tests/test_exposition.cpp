@@ -1,6 +1,5 @@
 // tests/test_exposition.cpp — the exposition encoder, the series store and the health
 // families: name rules, escaping, numbers, the golden page, eviction, caps, gzip, promtool.
-#include <zlib.h>
 
 #include <QFile>
 #include <QProcess>
@@ -11,9 +10,12 @@
 #include "exporters/prometheus/exposition.h"
 #include "exporters/prometheus/health.h"
 #include "exporters/prometheus/series_store.h"
+#include "tests/support/compression.h"
+#include "tests/support/metric_views.h"
 
 using namespace bucky3;
 using namespace bucky3::prometheus;
+using namespace bucky3::test;
 using namespace std::chrono_literals;
 
 namespace {
@@ -22,45 +24,35 @@ QString q(std::string_view s) {
   return QString::fromUtf8(s.data(), qsizetype(s.size()));
 }
 
-Metric make(std::string bucket, std::vector<Tag> tags, std::vector<Field> values,
-            std::optional<std::int64_t> timestamp_ms = std::nullopt) {
-  Metric m;
-  m.bucket = std::move(bucket);
-  m.metadata = std::move(tags);
-  normalize_metadata(m.metadata);
-  m.values = std::move(values);
-  m.timestamp_ms = timestamp_ms;
-  return m;
-}
-
 // The fixed set behind tests/data/prometheus/golden.prom.
 std::vector<Metric> golden_metrics() {
   const double inf = std::numeric_limits<double>::infinity();
   return {
-      make("stats_counters", {{"name", "foo"}, {"host", "web-1"}}, {{"count", 3.0}, {"rate", 0.3}},
-           1764100000000),
-      make("stats_gauges", {{"name", "temp"}, {"path", "C:\\dir \"quoted\"\nline2"}}, {{"", 21.5}}),
-      make("my.app-latency", {{"dc.zone", "eu-1"}, {"value", "user tag"}},
-           {{"p99", std::int64_t{12}}, {"p50", std::int64_t{7}}}),
-      make("2xx_responses", {}, {{"", std::int64_t{42}}}),
-      make("special", {{"kind", "ieee"}}, {{"nan", std::nan("")}, {"pos", inf}, {"neg", -inf}}),
+      metric("stats_counters", {{"name", "foo"}, {"host", "web-1"}},
+             {{"count", 3.0}, {"rate", 0.3}}, 1764100000000),
+      metric("stats_gauges", {{"name", "temp"}, {"path", "C:\\dir \"quoted\"\nline2"}},
+             {{"", 21.5}}),
+      metric("my.app-latency", {{"dc.zone", "eu-1"}, {"value", "user tag"}},
+             {{"p99", std::int64_t{12}}, {"p50", std::int64_t{7}}}),
+      metric("2xx_responses", {}, {{"", std::int64_t{42}}}),
+      metric("special", {{"kind", "ieee"}}, {{"nan", std::nan("")}, {"pos", inf}, {"neg", -inf}}),
       // Two later points of one series: the newest (by timestamp) is kept.
-      make("system_memory", {{"host", "h"}}, {{"free", std::int64_t{100}}}, 1000),
-      make("system_memory", {{"host", "h"}}, {{"free", std::int64_t{200}}}, 2000),
-      make("system_memory", {{"host", "h"}}, {{"free", std::int64_t{150}}}, 1500),
-      make("numbers", {},
-           {{"int_max", std::numeric_limits<std::int64_t>::max()},
-            {"int_min", std::numeric_limits<std::int64_t>::min()},
-            {"tenth", 0.1},
-            {"tiny", 1e-300},
-            {"big", 1e21},
-            {"whole", 3.0}}),
+      metric("system_memory", {{"host", "h"}}, {{"free", std::int64_t{100}}}, 1000),
+      metric("system_memory", {{"host", "h"}}, {{"free", std::int64_t{200}}}, 2000),
+      metric("system_memory", {{"host", "h"}}, {{"free", std::int64_t{150}}}, 1500),
+      metric("numbers", {},
+             {{"int_max", std::numeric_limits<std::int64_t>::max()},
+              {"int_min", std::numeric_limits<std::int64_t>::min()},
+              {"tenth", 0.1},
+              {"tiny", 1e-300},
+              {"big", 1e21},
+              {"whole", 3.0}}),
       // Sanitize to one family and one series: merged, the last write wins.
-      make("merged.name", {{"k", "v"}}, {{"", std::int64_t{1}}}),
-      make("merged_name", {{"k", "v"}}, {{"", std::int64_t{2}}}),
-      make("temp\xC3\xA9rature", {{"city", "Z\xC3\xBCrich"}}, {{"", 12.25}}),
-      make("__reserved", {{"__meta", "x"}, {"a.b", "dotted"}, {"a_b", "exact"}},
-           {{"", std::int64_t{0}}}),
+      metric("merged.name", {{"k", "v"}}, {{"", std::int64_t{1}}}),
+      metric("merged_name", {{"k", "v"}}, {{"", std::int64_t{2}}}),
+      metric("temp\xC3\xA9rature", {{"city", "Z\xC3\xBCrich"}}, {{"", 12.25}}),
+      metric("__reserved", {{"__meta", "x"}, {"a.b", "dotted"}, {"a_b", "exact"}},
+             {{"", std::int64_t{0}}}),
   };
 }
 
@@ -105,25 +97,6 @@ PromtoolResult promtool_check(const std::string& text) {
   process.closeWriteChannel();
   process.waitForFinished(60'000);
   return {process.exitCode(), process.readAll()};
-}
-
-std::string gunzip(const std::string& in) {
-  z_stream stream{};
-  inflateInit2(&stream, 16 + 15);
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  stream.avail_in = uInt(in.size());
-  std::string out;
-  char buffer[65536];
-  int result = Z_OK;
-  while (result == Z_OK) {
-    stream.next_out = reinterpret_cast<Bytef*>(buffer);
-    stream.avail_out = sizeof buffer;
-    result = inflate(&stream, Z_NO_FLUSH);
-    out.append(buffer, sizeof buffer - stream.avail_out);
-  }
-  inflateEnd(&stream);
-  if (result != Z_STREAM_END || stream.avail_in != 0) return "<corrupt gzip>";
-  return out;
 }
 
 }  // namespace
@@ -279,9 +252,9 @@ class TestExposition : public QObject {
   void user_buckets_never_share_our_families() {
     SeriesStore store;
     const auto now = SeriesStore::Clock::now();
-    store.apply(make("bucky3_module_up", {}, {{"", 1.0}}), now);
-    store.apply(make("bucky3.ring.used_bytes", {}, {{"", 1.0}}), now);
-    store.apply(make("bucky3", {{"name", "statsd"}}, {{"cpu", 1.0}}), now);  // self_report
+    store.apply(metric("bucky3_module_up", {}, {{"", 1.0}}), now);
+    store.apply(metric("bucky3.ring.used_bytes", {}, {{"", 1.0}}), now);
+    store.apply(metric("bucky3", {{"name", "statsd"}}, {{"cpu", 1.0}}), now);  // self_report
     const auto text = q(*store.text());
     QVERIFY(text.contains("\nuser_bucky3_module_up 1\n"));
     QVERIFY(text.contains("\nuser_bucky3_ring_used_bytes 1\n"));
@@ -359,8 +332,8 @@ class TestExposition : public QObject {
     for (const char* name : hostile) {
       std::vector<Tag> tags;
       for (const char* key : hostile) tags.push_back({key, std::string(name) + "\n\"\\"});
-      store.apply(make(name, tags, {{"", 1.0}}), now);
-      store.apply(make(name, tags, {{name, 2.0}, {"value", 3.0}}), now);
+      store.apply(metric(name, tags, {{"", 1.0}}), now);
+      store.apply(metric(name, tags, {{name, 2.0}, {"value", 3.0}}), now);
     }
     const auto result = promtool_check(*store.text());
     // 0 clean, 3 lint only (camelCase is a lint warning); 1 would be a parse error.
@@ -371,12 +344,12 @@ class TestExposition : public QObject {
   void older_point_is_ignored_and_no_timestamp_last_write_wins() {
     SeriesStore store;
     const auto now = SeriesStore::Clock::now();
-    store.apply(make("g", {}, {{"", 1.0}}, 2000), now);
-    store.apply(make("g", {}, {{"", 2.0}}, 1000), now);
+    store.apply(metric("g", {}, {{"", 1.0}}, 2000), now);
+    store.apply(metric("g", {}, {{"", 2.0}}, 1000), now);
     QCOMPARE(q(*store.text()), QString("# HELP g Bucky3 bucket g\n# TYPE g gauge\ng 1 2000\n"));
     QCOMPARE(store.stats().points_stale, std::uint64_t{1});
-    store.apply(make("h", {}, {{"", 1.0}}), now);
-    store.apply(make("h", {}, {{"", 5.0}}), now);
+    store.apply(metric("h", {}, {{"", 1.0}}), now);
+    store.apply(metric("h", {}, {{"", 5.0}}), now);
     QVERIFY(store.text()->find("h 5\n") != std::string::npos);
     QCOMPARE(store.stats().series, std::size_t{2});
   }
@@ -384,11 +357,11 @@ class TestExposition : public QObject {
   void eviction_removes_series_not_refreshed() {
     SeriesStore store({.values_timeout = 60s, .max_series = 100});
     const auto t0 = SeriesStore::Clock::now();
-    store.apply(make("a", {{"k", "1"}}, {{"", 1.0}}), t0);
-    store.apply(make("a", {{"k", "2"}}, {{"x", 1.0}, {"y", 2.0}}), t0);
-    store.apply(make("b", {}, {{"", 1.0}}), t0);
+    store.apply(metric("a", {{"k", "1"}}, {{"", 1.0}}), t0);
+    store.apply(metric("a", {{"k", "2"}}, {{"x", 1.0}, {"y", 2.0}}), t0);
+    store.apply(metric("b", {}, {{"", 1.0}}), t0);
     QCOMPARE(store.evict(t0 + 30s), std::size_t{0});
-    store.apply(make("a", {{"k", "2"}}, {{"y", 3.0}}), t0 + 30s);
+    store.apply(metric("a", {{"k", "2"}}, {{"y", 3.0}}), t0 + 30s);
     QCOMPARE(store.evict(t0 + 61s), std::size_t{3});
     QCOMPARE(q(*store.text()),
              QString("# HELP a Bucky3 bucket a\n# TYPE a gauge\na{k=\"2\",value=\"y\"} 3\n"));
@@ -405,9 +378,9 @@ class TestExposition : public QObject {
     SeriesStore store({.values_timeout = 60s, .max_series = 3});
     const auto now = SeriesStore::Clock::now();
     for (int i = 0; i < 5; ++i)
-      store.apply(make("m", {{"i", std::to_string(i)}}, {{"", 1.0}}), now);
-    store.apply(make("m", {{"i", "0"}}, {{"", 7.0}}), now);  // existing: still updated
-    store.apply(make("other", {}, {{"", 1.0}}), now);        // new family: dropped
+      store.apply(metric("m", {{"i", std::to_string(i)}}, {{"", 1.0}}), now);
+    store.apply(metric("m", {{"i", "0"}}, {{"", 7.0}}), now);  // existing: still updated
+    store.apply(metric("other", {}, {{"", 1.0}}), now);        // new family: dropped
     const auto stats = store.stats();
     QCOMPARE(stats.series, std::size_t{3});
     QCOMPARE(stats.series_dropped, std::uint64_t{3});
@@ -419,15 +392,15 @@ class TestExposition : public QObject {
   void page_is_cached_until_a_change() {
     SeriesStore store;
     const auto now = SeriesStore::Clock::now();
-    store.apply(make("a", {}, {{"", 1.0}}), now);
+    store.apply(metric("a", {}, {{"", 1.0}}), now);
     const auto first = store.page(false, "tail 1\n");
     const auto second = store.page(false, "tail 2\n");
     QCOMPARE(first.chunks[0].get(), second.chunks[0].get());
     QCOMPARE(q(second.joined()),
              QString("# HELP a Bucky3 bucket a\n# TYPE a gauge\na 1\ntail 2\n"));
-    store.apply(make("a", {}, {{"", 1.0}}), now);  // same value: nothing to rebuild
+    store.apply(metric("a", {}, {{"", 1.0}}), now);  // same value: nothing to rebuild
     QCOMPARE(store.page(false).chunks[0].get(), first.chunks[0].get());
-    store.apply(make("a", {}, {{"", 2.0}}), now);
+    store.apply(metric("a", {}, {{"", 2.0}}), now);
     QVERIFY(store.page(false).chunks[0].get() != first.chunks[0].get());
   }
 
@@ -444,7 +417,7 @@ class TestExposition : public QObject {
     SeriesStore store;
     const auto now = SeriesStore::Clock::now();
     for (int i = 0; i < series; ++i) {
-      store.apply(make("s", {{"i", std::to_string(i)}}, {{"", double(i) / 7}}), now);
+      store.apply(metric("s", {{"i", std::to_string(i)}}, {{"", double(i) / 7}}), now);
     }
     const auto page = store.page(true, tail.toStdString());
     QVERIFY(page.gzip);

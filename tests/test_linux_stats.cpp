@@ -13,6 +13,7 @@
 #include "collectors/linux/collector.h"
 #include "collectors/linux/name_filter.h"
 #include "collectors/linux/procfs.h"
+#include "tests/support/stderr_capture.h"
 
 using namespace bucky3;
 using namespace bucky3::linux_stats;
@@ -155,34 +156,7 @@ QStringList to_qt(const std::vector<std::string>& names) {
   return out;
 }
 
-// Captures what the process writes to stderr (the logger's output) meanwhile.
-class StderrCapture {
- public:
-  StderrCapture() : file_(std::tmpfile()), saved_(::dup(STDERR_FILENO)) {
-    ::dup2(::fileno(file_), STDERR_FILENO);
-  }
-  ~StderrCapture() {
-    restore();
-    std::fclose(file_);
-  }
-  std::string text() {
-    restore();
-    std::string out;
-    std::rewind(file_);
-    for (int c; (c = std::fgetc(file_)) != EOF;) out += static_cast<char>(c);
-    return out;
-  }
-
- private:
-  void restore() {
-    if (saved_ < 0) return;
-    ::dup2(saved_, STDERR_FILENO);
-    ::close(saved_);
-    saved_ = -1;
-  }
-  std::FILE* file_;
-  int saved_;
-};
+using bucky3::test::StderrCapture;
 
 int count_of(const std::string& text, std::string_view what) {
   int count = 0;

@@ -6,7 +6,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <QFile>
 #include <QtTest>
@@ -17,9 +16,11 @@
 
 #include "exporters/prometheus/http_server.h"
 #include "exporters/prometheus/series_store.h"
+#include "tests/support/compression.h"
 
 using namespace bucky3;
 using namespace bucky3::prometheus;
+using namespace bucky3::test;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 
@@ -191,24 +192,6 @@ class Client {
 HttpOptions local(HttpOptions options = {}) {
   options.local_host = "127.0.0.1:0";
   return options;
-}
-
-std::string gunzip(const std::string& in) {
-  z_stream stream{};
-  inflateInit2(&stream, 16 + 15);
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  stream.avail_in = uInt(in.size());
-  std::string out;
-  char buffer[65536];
-  int result = Z_OK;
-  while (result == Z_OK) {
-    stream.next_out = reinterpret_cast<Bytef*>(buffer);
-    stream.avail_out = sizeof buffer;
-    result = inflate(&stream, Z_NO_FLUSH);
-    out.append(buffer, sizeof buffer - stream.avail_out);
-  }
-  inflateEnd(&stream);
-  return result == Z_STREAM_END && stream.avail_in == 0 ? out : "<corrupt gzip>";
 }
 
 [[maybe_unused]] std::uint64_t rss_bytes() {

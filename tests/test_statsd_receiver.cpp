@@ -8,8 +8,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <QtTest>
 #include <boost/asio/io_context.hpp>
@@ -22,8 +20,10 @@
 
 #include "collectors/statsd/options.h"
 #include "collectors/statsd/receiver.h"
+#include "tests/support/compression.h"
 
 using namespace bucky3::statsd;
+using namespace bucky3::test;
 namespace asio = boost::asio;
 
 namespace {
@@ -143,46 +143,6 @@ bool send_unix(const std::string& path, const QByteArray& datagram) {
   std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
   return ::sendto(fd.get(), datagram.constData(), datagram.size(), 0,
                   reinterpret_cast<sockaddr*>(&address), sizeof address) == datagram.size();
-}
-
-// Streams `repeat` copies of `chunk`: the bomb never exists uncompressed here.
-QByteArray deflate_stream(const QByteArray& chunk, int repeat, int window_bits) {
-  z_stream stream{};
-  deflateInit2(&stream, 9, Z_DEFLATED, window_bits, 9, Z_DEFAULT_STRATEGY);
-  QByteArray out;
-  std::vector<char> buffer(1 << 16);
-  for (int i = 0; i < repeat; ++i) {
-    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(chunk.constData()));
-    stream.avail_in = uInt(chunk.size());
-    const int flush = i + 1 == repeat ? Z_FINISH : Z_NO_FLUSH;
-    int rc = Z_OK;
-    do {
-      stream.next_out = reinterpret_cast<Bytef*>(buffer.data());
-      stream.avail_out = uInt(buffer.size());
-      rc = deflate(&stream, flush);
-      out.append(buffer.data(), int(buffer.size() - stream.avail_out));
-    } while (stream.avail_out == 0 || (flush == Z_FINISH && rc != Z_STREAM_END));
-  }
-  deflateEnd(&stream);
-  return out;
-}
-
-QByteArray zstd_stream(const QByteArray& chunk, int repeat) {
-  ZSTD_CCtx* context = ZSTD_createCCtx();
-  QByteArray out;
-  std::vector<char> buffer(1 << 16);
-  for (int i = 0; i < repeat; ++i) {
-    ZSTD_inBuffer input{chunk.constData(), std::size_t(chunk.size()), 0};
-    const auto mode = i + 1 == repeat ? ZSTD_e_end : ZSTD_e_continue;
-    std::size_t remaining = 0;
-    do {
-      ZSTD_outBuffer output{buffer.data(), buffer.size(), 0};
-      remaining = ZSTD_compressStream2(context, &output, &input, mode);
-      out.append(buffer.data(), int(output.pos));
-    } while (mode == ZSTD_e_end ? remaining != 0 : input.pos < input.size);
-  }
-  ZSTD_freeCCtx(context);
-  return out;
 }
 
 QByteArray compress(const QString& format, const QByteArray& text) {
