@@ -45,31 +45,18 @@ double value(const Lines& lines, const QString& key) {
 class Agent {
  public:
   Agent() {
-    const auto config = "instance: " + instance_ +
-                        "\nflush_interval: 60\nrandomize_startup: false\n"
-                        "modules:\n"
-                        "  statsd:\n"
-                        "    type: statsd_server\n"
-                        "    local_host: 127.0.0.1:" +
-                        std::to_string(udp_) +
-                        "\n"
-                        "    tcp_host: 127.0.0.1:" +
-                        std::to_string(tcp_) +
-                        "\n"
-                        "    percentile_thresholds: [50, 100]\n"
-                        "  out:\n"
-                        "    type: debug_output\n"
-                        "    format: json\n";
-    process_.start({bucky3_binary(), dir_.write("bucky3.yaml", config)}, dir_.path());
-    ready_ = poll_until(
-        [&] { return process_.err().find("listening on UDP") != std::string::npos; }, 15s);
+    agent_.start_with(
+        config_head(agent_.instance, "60") +
+        statsd_module(agent_.udp, agent_.tcp, "    percentile_thresholds: [50, 100]\n") +
+        debug_json_module());
+    ready_ = agent_.listening(15s);
   }
 
   bool ready() const { return ready_; }
-  int udp() const { return udp_; }
-  int tcp() const { return tcp_; }
-  std::string sentinel() const { return "!!sentinel-" + instance_; }
-  std::string err() const { return process_.err(); }
+  int udp() const { return agent_.udp; }
+  int tcp() const { return agent_.tcp; }
+  std::string sentinel() const { return "!!sentinel-" + agent_.instance; }
+  std::string err() const { return agent_.process.err(); }
 
   // Waits until the sentinel line shows in the module's recent errors.
   bool saw_sentinel() {
@@ -77,7 +64,7 @@ class Agent {
         [&] {
           try {
             const auto health =
-                bucky3::shm::HealthBlock::open(instance_, bucky3::shm::Access::read_only);
+                bucky3::shm::HealthBlock::open(agent_.instance, bucky3::shm::Access::read_only);
             const auto slot = health.find("statsd");
             if (!slot) return false;
             for (const auto& e : health.snapshot(*slot).errors)
@@ -91,19 +78,15 @@ class Agent {
 
   // Stops the agent (its sources flush once) and returns debug_output's lines.
   Lines stop() {
-    process_.signal(SIGTERM);
-    const auto status = process_.wait(15s);
+    agent_.process.signal(SIGTERM);
+    const auto status = agent_.process.wait(15s);
     if (!status || !WIFEXITED(*status) || WEXITSTATUS(*status) != 0)
       qWarning() << "agent did not stop cleanly";
-    return parse_lines(process_.out());
+    return parse_lines(agent_.process.out());
   }
 
  private:
-  TempDir dir_;
-  Process process_;
-  std::string instance_ = unique_instance();
-  int udp_ = free_port(true);
-  int tcp_ = free_port(false);
+  AgentProcess agent_;
   bool ready_ = false;
 };
 

@@ -8,6 +8,7 @@
 #include <QtTest>
 #include <cmath>
 #include <map>
+#include <thread>
 
 #include "tests/support/agent.h"
 #include "tests/support/json_lines.h"
@@ -21,49 +22,21 @@ std::map<QString, QJsonObject> parse_lines(const std::string& out) {
   return json_lines_by_key(out, {"host"});
 }
 
-struct Agent {
-  TempDir dir;
-  Process process;
-  std::string instance = unique_instance();
-  int udp = free_port(true);
-  int tcp = free_port(false);
+// statsd_server (UDP and TCP, percentiles, histogram bins) into debug_output JSON.
+struct Agent : AgentProcess {
   std::string flush_interval = "0.5";
   std::string extra_globals;  // more top-level lines, each ending in \n
 
   void start() {
-    const auto config = "instance: " + instance +
-                        "\n"
-                        "flush_interval: " +
-                        flush_interval + "\n" + extra_globals +
-                        "randomize_startup: false\n"
-                        "metadata: {host: e2e}\n"
-                        "modules:\n"
-                        "  statsd:\n"
-                        "    type: statsd_server\n"
-                        "    local_host: 127.0.0.1:" +
-                        std::to_string(udp) +
-                        "\n"
-                        "    tcp_host: 127.0.0.1:" +
-                        std::to_string(tcp) +
-                        "\n"
-                        "    percentile_thresholds: [90, 100]\n"
-                        "    histogram_bins:\n"
-                        "      - match: {name: \"^lat$\"}\n"
-                        "        bins: {fast: 5, slow: .inf}\n"
-                        "  out:\n"
-                        "    type: debug_output\n"
-                        "    format: json\n";
-    process.start({bucky3_binary(), dir.write("bucky3.yaml", config)}, dir.path());
+    start_with(config_head(instance, flush_interval, extra_globals + "metadata: {host: e2e}\n") +
+               statsd_module(udp, tcp,
+                             "    percentile_thresholds: [90, 100]\n"
+                             "    histogram_bins:\n"
+                             "      - match: {name: \"^lat$\"}\n"
+                             "        bins: {fast: 5, slow: .inf}\n") +
+               debug_json_module());
   }
-  // The UDP socket is bound before the module says it listens.
-  bool listening() {
-    return poll_until([&] { return process.err().find("listening on UDP") != std::string::npos; },
-                      10s);
-  }
-  ~Agent() {
-    process.signal(SIGTERM);
-    process.wait(10s);
-  }
+  bool listening() { return AgentProcess::listening(10s); }
 };
 
 const char* kMix =
@@ -75,6 +48,27 @@ const char* kMix =
     "tagged:1|c|#env:prod,region=eu\n"
     "this is not statsd\n"
     "over:1|c|#bucket=custom\n";
+
+// The keys check_mix reads. kMix is one datagram, so all of them leave in one flush.
+const QStringList kMixKeys{"stats_counters name=foo",
+                           "stats_gauges name=g",
+                           "stats_gauges name=g2",
+                           "stats_sets name=s",
+                           "stats_timers name=lat percentile=90",
+                           "stats_timers name=lat percentile=100",
+                           "stats_histograms histogram=fast name=lat",
+                           "stats_histograms histogram=slow name=lat",
+                           "stats_counters env=prod name=tagged region=eu",
+                           "custom name=over"};
+
+// debug_output has written the whole flush of kMix: every key, and the last line ends.
+bool mix_is_out(const std::string& out) {
+  if (out.empty() || out.back() != '\n') return false;
+  const auto got = parse_lines(out);
+  for (const auto& key : kMixKeys)
+    if (!got.count(key)) return false;
+  return true;
+}
 
 void check_mix(const std::map<QString, QJsonObject>& got) {
   const auto values = [&](const QString& key) {
@@ -123,8 +117,9 @@ class TestE2eDebug : public QObject {
     send_udp(agent.udp, kMix);  // one datagram: one flush interval
     QVERIFY2(poll_until([&] { return parse_lines(agent.process.out()).size() >= 10; }, 10s),
              agent.process.out().c_str());
-    // Let one more flush pass so nothing half-written is read.
-    std::this_thread::sleep_for(600ms);
+    // Nothing half-written is read: every line of the mix's flush is out, the last whole.
+    QVERIFY2(poll_until([&] { return mix_is_out(agent.process.out()); }, 10s),
+             agent.process.out().c_str());
     check_mix(parse_lines(agent.process.out()));
     QVERIFY(agent.process.err().find("skipped line") != std::string::npos);
   }
@@ -136,7 +131,8 @@ class TestE2eDebug : public QObject {
     QVERIFY(poll_until([&] { return send_tcp(agent.tcp, kMix); }, 5s));
     QVERIFY2(poll_until([&] { return parse_lines(agent.process.out()).size() >= 10; }, 10s),
              agent.process.out().c_str());
-    std::this_thread::sleep_for(600ms);
+    QVERIFY2(poll_until([&] { return mix_is_out(agent.process.out()); }, 10s),
+             agent.process.out().c_str());
     check_mix(parse_lines(agent.process.out()));
   }
 
@@ -160,30 +156,16 @@ class TestE2eDebug : public QObject {
   }
 
   void routes_only_to_listed_destinations_and_self_reports() {
-    TempDir dir;
-    Process process;
-    const int udp = free_port(true);
+    AgentProcess agent;
+    auto& process = agent.process;
+    const int udp = agent.udp;
     // Two destinations on one stdout, told apart by their format: the source
     // writes only to `text`, so no JSON line may appear.
-    const auto config = "instance: " + unique_instance() +
-                        "\nflush_interval: 0.5\nrandomize_startup: false\n"
-                        "modules:\n"
-                        "  statsd:\n"
-                        "    type: statsd_server\n"
-                        "    local_host: 127.0.0.1:" +
-                        std::to_string(udp) +
-                        "\n"
-                        "    destinations: [text]\n"
-                        "    self_report: true\n"
-                        "  json:\n"
-                        "    type: debug_output\n"
-                        "    format: json\n"
-                        "  text:\n"
-                        "    type: debug_output\n"
-                        "    format: text\n";
-    process.start({bucky3_binary(), dir.write("bucky3.yaml", config)}, dir.path());
-    QVERIFY(poll_until([&] { return process.err().find("listening on UDP") != std::string::npos; },
-                       10s));
+    agent.start_with(config_head(agent.instance, "0.5") +
+                     statsd_module(udp, 0, "    destinations: [text]\n    self_report: true\n") +
+                     debug_json_module("json") +
+                     "  text:\n    type: debug_output\n    format: text\n");
+    QVERIFY(agent.listening(10s));
     send_udp(udp, "routed:1|c\n");
     QVERIFY2(poll_until(
                  [&] {
@@ -223,12 +205,9 @@ class TestE2eDebug : public QObject {
       for (int j = i; j < i + 40; ++j) datagram += "n" + std::to_string(j) + ":1|c\n";
       send_udp(udp, datagram);
       if (i == 1200 || i == 2800) {
-        for (const pid_t child : children_of(process.pid())) {
-          if (read_file("/proc/" + std::to_string(child) + "/cmdline").rfind("bucky3: out", 0) ==
-              0) {
-            ::kill(child, SIGKILL);
-            ++kills;
-          }
+        if (const pid_t out = module_pid(process.pid(), "out"); out > 0) {
+          ::kill(out, SIGKILL);
+          ++kills;
         }
       }
       std::this_thread::sleep_for(5ms);  // spread over several flushes

@@ -43,42 +43,21 @@ struct Engine {
   }
 };
 
-struct Agent {
-  TempDir dir;
-  Process process;
+// docker_stats on the fixture into debug_output JSON.
+struct Agent : AgentProcess {
   std::string socket = dir.path() + "/docker.sock";
 
   void start(const std::string& request_timeout = "5") {
-    const auto config = "instance: " + unique_instance() +
-                        "\n"
-                        "flush_interval: 0.5\n"
-                        "randomize_startup: false\n"
-                        "metadata: {host: e2e}\n"
-                        "modules:\n"
-                        "  docker:\n"
-                        "    type: docker_stats\n"
-                        "    docker_socket: " +
-                        socket +
-                        "\n"
-                        "    procfs_root: " +
-                        fixture() +
-                        "/proc\n"
-                        "    sysfs_root: " +
-                        fixture() +
-                        "/sys\n"
-                        "    env_mapping: {ENVIRONMENT: env}\n"
-                        "    filesystem_interval: 1\n"
-                        "    request_timeout: " +
-                        request_timeout +
-                        "\n"
-                        "  out:\n"
-                        "    type: debug_output\n"
-                        "    format: json\n";
-    process.start({bucky3_binary(), dir.write("bucky3.yaml", config)}, dir.path());
-  }
-  ~Agent() {
-    process.signal(SIGTERM);
-    process.wait(10s);
+    start_with(config_head(instance, "0.5", "metadata: {host: e2e}\n") +
+               "  docker:\n"
+               "    type: docker_stats\n"
+               "    docker_socket: " +
+               socket + "\n    procfs_root: " + fixture() + "/proc\n    sysfs_root: " + fixture() +
+               "/sys\n"
+               "    env_mapping: {ENVIRONMENT: env}\n"
+               "    filesystem_interval: 1\n"
+               "    request_timeout: " +
+               request_timeout + "\n" + debug_json_module());
   }
 };
 

@@ -159,29 +159,15 @@ struct VictoriaMetrics {
 };
 
 // A bucky3 with a StatsD source and the given destination modules.
-struct Agent {
-  TempDir dir;
-  Process process;
-  std::string instance = unique_instance();
-  int udp = free_port(true);
+struct Agent : AgentProcess {
   void start(const std::string& destinations, const std::string& globals = "") {
-    const auto config = "instance: " + instance +
-                        "\nflush_interval: 0.5\nrandomize_startup: false\n" + globals +
-                        "metadata: {host: e2e}\nmodules:\n  statsd:\n    type: statsd_server\n"
-                        "    local_host: 127.0.0.1:" +
-                        std::to_string(udp) + "\n" + destinations;
-    process.start({bucky3_binary(), dir.write("bucky3.yaml", config)}, dir.path());
-    QVERIFY(poll_until([&] { return process.err().find("listening on UDP") != std::string::npos; },
-                       10s));
+    start_with(config_head(instance, "0.5", globals + "metadata: {host: e2e}\n") +
+               statsd_module(udp) + destinations);
+    QVERIFY(listening(10s));
   }
   void send(const std::string& lines) { send_udp(udp, lines); }
-  // The pid of module `name` (its process title is "bucky3: <name>").
   pid_t module_pid(const std::string& name) {
-    for (const pid_t child : children_of(process.pid())) {
-      auto cmdline = read_file("/proc/" + std::to_string(child) + "/cmdline");
-      if (cmdline.find("bucky3: " + name) != std::string::npos) return child;
-    }
-    return -1;
+    return bucky3::test::module_pid(process.pid(), name);
   }
   std::uint64_t rss_kib(pid_t pid) {
     std::istringstream status(read_file("/proc/" + std::to_string(pid) + "/status"));
@@ -190,10 +176,6 @@ struct Agent {
       if (line.starts_with("VmRSS:")) return std::stoull(line.substr(6));
     }
     return 0;
-  }
-  ~Agent() {
-    process.signal(SIGTERM);
-    process.wait(10s);
   }
 };
 

@@ -26,29 +26,21 @@ std::string encode_query(const std::string& text) {
 }
 
 // An agent with statsd_server (and optionally linux_stats) feeding remote_write modules.
-struct Agent {
-  TempDir dir;
-  int statsd_port = free_port(true);
-  Process process;
+struct Agent : AgentProcess {
   std::vector<std::string> env;  // extra environment of the agent
 
   // `modules`: the YAML of the destination modules, indented under `modules:`.
   void start(const std::string& modules, bool linux_stats = false,
              const std::string& globals = "") {
-    std::string yaml = "instance: " + unique_instance() +
-                       "\nflush_interval: 0.5\nrandomize_startup: false\nmetadata: {host: e2e}\n" +
-                       globals +
-                       "modules:\n  statsd:\n    type: statsd_server\n    local_host: 127.0.0.1:" +
-                       std::to_string(statsd_port) + "\n";
+    std::string yaml =
+        config_head(instance, "0.5", "metadata: {host: e2e}\n" + globals) + statsd_module(udp);
     if (linux_stats) yaml += "  linux:\n    type: linux_stats\n";
     yaml += modules;
-    process.start({bucky3_binary(), dir.write("bucky3.yaml", yaml)}, dir.path(), env);
+    start_with(yaml, env);
     // Lines sent before the socket is bound would be lost.
-    QVERIFY2(poll_until([&] { return process.err().find("listening on UDP") != std::string::npos; },
-                        20s),
-             process.err().c_str());
+    QVERIFY2(listening(20s), process.err().c_str());
   }
-  void send(const std::string& lines) { send_udp(statsd_port, lines); }
+  void send(const std::string& lines) { send_udp(udp, lines); }
   bool module_running(const std::string& name) { return module_pid(process.pid(), name) > 0; }
 };
 

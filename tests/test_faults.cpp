@@ -24,6 +24,7 @@
 
 #include "shm/health.h"
 #include "tests/support/agent.h"
+#include "tests/support/health.h"
 
 using namespace bucky3::test;
 using namespace std::chrono_literals;
@@ -163,26 +164,10 @@ struct Pipeline {
   std::string out_extra;      // more lines for the debug_output module
 
   std::string config() const {
-    return "instance: " + instance + "\nflush_interval: " + std::to_string(kFlushSeconds) +
-           "\nrandomize_startup: false\nchunk_size: " + std::to_string(kChunkSize) + "\n" +
-           extra_globals +
-           "modules:\n"
-           "  statsd:\n"
-           "    type: statsd_server\n"
-           "    local_host: 127.0.0.1:" +
-           std::to_string(udp) +
-           "\n"
-           "  linux:\n"
-           "    type: linux_stats\n"
-           "    flush_interval: 1\n"
-           "  out:\n"
-           "    type: debug_output\n"
-           "    format: json\n" +
-           out_extra +
-           "  prom:\n"
-           "    type: prometheus_exporter\n"
-           "    local_host: 127.0.0.1:" +
-           std::to_string(http) + "\n";
+    return config_head(instance, std::to_string(kFlushSeconds),
+                       "chunk_size: " + std::to_string(kChunkSize) + "\n" + extra_globals) +
+           statsd_module(udp) + "  linux:\n    type: linux_stats\n    flush_interval: 1\n" +
+           debug_json_module("out", out_extra) + prometheus_module(http);
   }
   void start() {
     // A bounded ASan quarantine, so memory measured in that build levels off too.
@@ -207,28 +192,6 @@ struct Pipeline {
     return status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
   }
 };
-
-std::vector<std::string> segments_of(const std::string& instance) {
-  std::vector<std::string> out;
-  const std::string prefix = "bucky3." + instance + ".";
-  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
-    const auto name = entry.path().filename().string();
-    if (name.rfind(prefix, 0) == 0) out.push_back(name);
-  }
-  return out;
-}
-
-std::uint64_t health_counter(const std::string& instance, const std::string& module,
-                             bucky3::shm::Counter counter) {
-  try {
-    const auto block = bucky3::shm::HealthBlock::open(instance, bucky3::shm::Access::read_only);
-    const auto slot = block.find(module);
-    if (!slot) return 0;
-    return block.snapshot(*slot).counters[std::size_t(counter)];
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
 
 // The value of the first sample of `family` whose labels contain every `needle`.
 double sample_value(const std::string& page, const std::string& family,

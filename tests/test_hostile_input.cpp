@@ -11,8 +11,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -24,6 +22,8 @@
 
 #include "shm/health.h"
 #include "tests/support/agent.h"
+#include "tests/support/compression.h"
+#include "tests/support/health.h"
 
 using namespace bucky3::test;
 using namespace std::chrono_literals;
@@ -99,52 +99,19 @@ bool send_all(int fd, std::string_view data) {
   return true;
 }
 
-struct Agent {
-  TempDir dir;
-  Process process;
-  std::string instance = unique_instance();
-  int udp = free_port(true);
-  int tcp = free_port(false);
-  int http = free_port(false);
+// statsd_server (UDP and TCP) into debug_output JSON and the Prometheus exporter.
+struct Agent : AgentProcess {
   std::string statsd_extra, prom_extra;
 
   void start() {
-    const auto config = "instance: " + instance +
-                        "\nflush_interval: 0.5\nrandomize_startup: false\n"
-                        "modules:\n"
-                        "  statsd:\n"
-                        "    type: statsd_server\n"
-                        "    local_host: 127.0.0.1:" +
-                        std::to_string(udp) + "\n    tcp_host: 127.0.0.1:" + std::to_string(tcp) +
-                        "\n" + statsd_extra +
-                        "  out:\n"
-                        "    type: debug_output\n"
-                        "    format: json\n"
-                        "  prom:\n"
-                        "    type: prometheus_exporter\n"
-                        "    local_host: 127.0.0.1:" +
-                        std::to_string(http) + "\n" + prom_extra;
     // A bounded ASan quarantine, so peak memory in that build means something.
-    process.start({bucky3_binary(), dir.write("bucky3.yaml", config)}, dir.path(),
-                  {"ASAN_OPTIONS=quarantine_size_mb=16:detect_leaks=1:abort_on_error=1"});
+    start_with(config_head(instance, "0.5") + statsd_module(udp, tcp, statsd_extra) +
+                   debug_json_module() + prometheus_module(http, "prom", prom_extra),
+               {"ASAN_OPTIONS=quarantine_size_mb=16:detect_leaks=1:abort_on_error=1"});
   }
-  bool ready() {
-    return poll_until(
-        [&] {
-          const auto err = process.err();
-          return err.find("listening on UDP") != std::string::npos &&
-                 err.find("serving http") != std::string::npos;
-        },
-        15s);
-  }
+  bool ready() { return logged({"listening on UDP", "serving http"}, 15s); }
   std::uint64_t counter(const std::string& module, Counter c) const {
-    try {
-      const auto block = bucky3::shm::HealthBlock::open(instance, bucky3::shm::Access::read_only);
-      const auto slot = block.find(module);
-      return slot ? block.snapshot(*slot).counters[std::size_t(c)] : 0;
-    } catch (const std::exception&) {
-      return 0;
-    }
+    return health_counter(instance, module, c);
   }
   std::vector<std::string> recent_reasons(const std::string& module) const {
     std::vector<std::string> out;
@@ -167,33 +134,16 @@ struct Agent {
   std::string scrape() const {
     return http_get("http://127.0.0.1:" + std::to_string(http) + "/metrics");
   }
-  bool stop_cleanly() {
-    process.signal(SIGTERM);
-    const auto status = process.wait(15s);
-    return status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
-  }
+  bool stop_cleanly() { return AgentProcess::stop_cleanly(15s); }
 };
 
+// Bombs of `bytes` when decompressed: zstd with the size in its frame header, zlib or gzip.
 std::string zstd_bomb(std::size_t bytes) {
-  const std::string plain(bytes, '\0');
-  std::string out(ZSTD_compressBound(bytes), '\0');
-  out.resize(ZSTD_compress(out.data(), out.size(), plain.data(), plain.size(), 19));
-  return out;
+  return zstd_frame(std::string(bytes, '\0'), 19);
 }
 
 std::string zlib_bomb(std::size_t bytes, bool gzip) {
-  const std::string plain(bytes, 'a');
-  z_stream stream{};
-  deflateInit2(&stream, 9, Z_DEFLATED, gzip ? 31 : 15, 9, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&stream, uLong(bytes)), '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
-  stream.avail_in = uInt(plain.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = uInt(out.size());
-  deflate(&stream, Z_FINISH);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  return out;
+  return deflate_stream(std::string(bytes, 'a'), 1, gzip ? 31 : 15);
 }
 
 }  // namespace

@@ -15,23 +15,12 @@
 #include <thread>
 
 #include "collectors/linux/collector.h"
+#include "tests/support/agent.h"
 
 using namespace bucky3;
 using namespace bucky3::linux_stats;
 
 namespace {
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 // The body of GET /metrics over HTTP/1.0, or empty when nothing answers.
 std::string http_get(int port, const char* path) {
@@ -134,7 +123,7 @@ class TestLinuxLive : public QObject {
 
  private slots:
   void initTestCase() {
-    port_ = free_port();
+    port_ = test::free_port(false);
     exporter_.setProgram("prometheus-node-exporter");
     exporter_.setArguments({"--no-collector.systemd", "--log.level=error",
                             QString("--web.listen-address=127.0.0.1:%1").arg(port_)});

@@ -72,35 +72,16 @@ std::set<QString> keys_of(const QJsonObject& o) {
   return out;
 }
 
-struct Agent {
-  TempDir dir;
-  Process process;
-  std::string instance = unique_instance();
-  int udp = free_port(true);
+// statsd_server into debug_output JSON.
+struct Agent : AgentProcess {
   std::string shm_group;  // empty: segments 0600
 
   void start() {
-    std::string config = "instance: " + instance + "\n";
-    if (!shm_group.empty()) config += "shm_group: " + shm_group + "\n";
-    config +=
-        "flush_interval: 0.5\n"
-        "randomize_startup: false\n"
-        "metadata: {host: ringtool}\n"
-        "modules:\n"
-        "  statsd:\n"
-        "    type: statsd_server\n"
-        "    local_host: 127.0.0.1:" +
-        std::to_string(udp) +
-        "\n"
-        "  out:\n"
-        "    type: debug_output\n"
-        "    format: json\n";
-    process.start({bucky3_binary(), dir.write("bucky3.yaml", config)}, dir.path());
+    const auto globals = (shm_group.empty() ? "" : "shm_group: " + shm_group + "\n") +
+                         "metadata: {host: ringtool}\n";
+    start_with(config_head(instance, "0.5", globals) + statsd_module(udp) + debug_json_module());
   }
-  bool listening() {
-    return poll_until([&] { return process.err().find("listening on UDP") != std::string::npos; },
-                      10s);
-  }
+  bool listening() { return AgentProcess::listening(10s); }
   // Sends for `duration`, one datagram each 50 ms, from a thread the caller joins.
   std::thread traffic(std::chrono::milliseconds duration, int names = 3) const {
     return std::thread([port = udp, duration, names] {
@@ -113,18 +94,15 @@ struct Agent {
       }
     });
   }
-  ~Agent() {
-    process.signal(SIGTERM);
-    process.wait(10s);
-  }
 };
 
-pid_t module_pid(const Agent& agent, const TempDir& dir, const QString& name) {
-  const auto r = run_ring({"status", "--once", "--json", "--instance", agent.instance}, dir);
-  for (const auto& m : json_of(r.out)["modules"].toArray()) {
-    if (m.toObject()["name"].toString() == name) return m.toObject()["pid"].toInt();
-  }
-  return 0;
+// Starts `bucky3-ring dump --ring sink -o path` on `instance`; true once the file has its header.
+bool start_sink_dump(Process& dump, const std::string& instance, const std::string& path,
+                     const TempDir& dir) {
+  dump.start({ring_binary(), "dump", "--ring", "sink", "-o", path, "--instance", instance},
+             dir.path());
+  return poll_until(
+      [&] { return std::filesystem::exists(path) && std::filesystem::file_size(path) > 0; }, 10s);
 }
 
 }  // namespace
@@ -203,7 +181,7 @@ class TestRingTool : public QObject {
     QVERIFY2(none.err.find("has no module \"nope\"") != std::string::npos, none.err.c_str());
 
     // A stopped process cannot heartbeat: after 5 s it is flagged.
-    const auto pid = module_pid(agent, dir, "out");
+    const auto pid = module_pid(agent.process.pid(), "out");
     QVERIFY(pid > 0);
     ::kill(pid, SIGSTOP);
     std::this_thread::sleep_for(5500ms);
@@ -451,11 +429,7 @@ class TestRingTool : public QObject {
     TempDir dir;
     const auto path = dir.path() + "/gap.b3dump";
     Process dump;
-    dump.start({ring_binary(), "dump", "--ring", "sink", "-o", path, "--instance", instance},
-               dir.path());
-    QVERIFY(poll_until(
-        [&] { return std::filesystem::exists(path) && std::filesystem::file_size(path) > 0; },
-        10s));
+    QVERIFY(start_sink_dump(dump, instance, path, dir));
     std::vector<bucky3::Metric> metrics(1);
     metrics[0].bucket = "stats_counters";
     metrics[0].metadata = {{"name", "gap"}};
@@ -525,11 +499,7 @@ class TestRingTool : public QObject {
     TempDir dir;
     const auto path = dir.path() + "/lapped.b3dump";
     Process dump;
-    dump.start({ring_binary(), "dump", "--ring", "sink", "-o", path, "--instance", instance},
-               dir.path());
-    QVERIFY(poll_until(
-        [&] { return std::filesystem::exists(path) && std::filesystem::file_size(path) > 0; },
-        10s));
+    QVERIFY(start_sink_dump(dump, instance, path, dir));
     // Producer and consumer in one loop, as fast as they go: a 4 KiB ring is
     // refilled far faster than an observer polling every millisecond can follow.
     shm::RingWriter writer(segment, 0);

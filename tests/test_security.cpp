@@ -66,19 +66,8 @@ class TestSecurity : public QObject {
     ::chmod(dir.path().c_str(), 0755);  // nobody reads the config
     const int udp = free_port(true);
     const auto config =
-        dir.write("bucky3.yaml", "instance: " + unique_instance() +
-                                     "\nflush_interval: 0.5\nrandomize_startup: false\n"
-                                     "modules:\n"
-                                     "  statsd:\n"
-                                     "    type: statsd_server\n"
-                                     "    local_host: 127.0.0.1:" +
-                                     std::to_string(udp) +
-                                     "\n"
-                                     "  linux:\n"
-                                     "    type: linux_stats\n"
-                                     "  out:\n"
-                                     "    type: debug_output\n"
-                                     "    format: json\n");
+        dir.write("bucky3.yaml", config_head(unique_instance(), "0.5") + statsd_module(udp) +
+                                     "  linux:\n    type: linux_stats\n" + debug_json_module());
     ::chmod(config.c_str(), 0644);
     Process agent;
     agent.start({"/usr/bin/setpriv", "--reuid=" + std::to_string(nobody->pw_uid),

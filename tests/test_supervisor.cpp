@@ -30,16 +30,6 @@ std::string shm_file(const std::string& instance, const std::string& suffix) {
   return "/dev/shm/bucky3." + instance + "." + suffix;
 }
 
-std::vector<std::string> leftover_files(const std::string& instance) {
-  std::vector<std::string> out;
-  const std::string prefix = "bucky3." + instance + ".";
-  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
-    const auto name = entry.path().filename().string();
-    if (name.rfind(prefix, 0) == 0) out.push_back(name);
-  }
-  return out;
-}
-
 std::string comm(pid_t pid) {
   auto text = read_file("/proc/" + std::to_string(pid) + "/comm");
   if (!text.empty() && text.back() == '\n') text.pop_back();
@@ -188,7 +178,7 @@ class TestSupervisor : public QObject {
     r.agent.signal(SIGTERM);
     QCOMPARE(exit_code(r.agent.wait(10s)), 0);
     for (const pid_t pid : modules) QVERIFY(!process_exists(pid));
-    QVERIFY(leftover_files(r.instance).empty());
+    QVERIFY(segments_of(r.instance).empty());
   }
 
   void sigint_stops_cleanly() {
@@ -197,7 +187,7 @@ class TestSupervisor : public QObject {
     QVERIFY(r.wait_modules({"dbg1", "dbg2"}));
     r.agent.signal(SIGINT);
     QCOMPARE(exit_code(r.agent.wait(10s)), 0);
-    QVERIFY(leftover_files(r.instance).empty());
+    QVERIFY(segments_of(r.instance).empty());
   }
 
   void kills_a_module_that_does_not_stop() {
@@ -211,7 +201,7 @@ class TestSupervisor : public QObject {
     QCOMPARE(exit_code(r.agent.wait(15s)), 1);
     QVERIFY(!process_exists(stuck));
     QVERIFY(r.agent.err().find("SIGKILL") != std::string::npos);
-    QVERIFY(leftover_files(r.instance).empty());
+    QVERIFY(segments_of(r.instance).empty());
   }
 
   void crash_loop_exits_3() {
@@ -235,7 +225,7 @@ class TestSupervisor : public QObject {
     QCOMPARE(exit_code(r.agent.wait(15s)), 3);
     QVERIFY(r.agent.err().find("crash loop") != std::string::npos);
     QVERIFY(children_of(r.agent.pid()).empty());
-    QVERIFY(leftover_files(r.instance).empty());
+    QVERIFY(segments_of(r.instance).empty());
   }
 
   void no_orphans_after_supervisor_sigkill() {
@@ -254,14 +244,14 @@ class TestSupervisor : public QObject {
         },
         5s));
     // The stale segments do not stop a new agent on the same instance.
-    QVERIFY(!leftover_files(r.instance).empty());
+    QVERIFY(!segments_of(r.instance).empty());
     Running again;
     again.instance = r.instance;
     again.start(two_debug_outputs(r.instance));
     QVERIFY2(again.wait_modules({"dbg1", "dbg2"}), again.agent.err().c_str());
     again.agent.signal(SIGTERM);
     QCOMPARE(exit_code(again.agent.wait(10s)), 0);
-    QVERIFY(leftover_files(r.instance).empty());
+    QVERIFY(segments_of(r.instance).empty());
   }
 };
 

@@ -149,6 +149,57 @@ void Process::signal(int signo) const {
   if (pid_ > 0 && !status_) ::kill(pid_, signo);  // never a reaped (maybe reused) pid
 }
 
+std::string config_head(const std::string& instance, const std::string& flush_interval,
+                        const std::string& globals) {
+  return "instance: " + instance + "\nflush_interval: " + flush_interval +
+         "\nrandomize_startup: false\n" + globals + "modules:\n";
+}
+
+std::string statsd_module(int udp, int tcp, const std::string& extra) {
+  std::string yaml =
+      "  statsd:\n    type: statsd_server\n    local_host: 127.0.0.1:" + std::to_string(udp) + "\n";
+  if (tcp != 0) yaml += "    tcp_host: 127.0.0.1:" + std::to_string(tcp) + "\n";
+  return yaml + extra;
+}
+
+std::string debug_json_module(const std::string& name, const std::string& extra) {
+  return "  " + name + ":\n    type: debug_output\n    format: json\n" + extra;
+}
+
+std::string prometheus_module(int http, const std::string& name, const std::string& extra) {
+  return "  " + name +
+         ":\n    type: prometheus_exporter\n    local_host: 127.0.0.1:" + std::to_string(http) +
+         "\n" + extra;
+}
+
+AgentProcess::~AgentProcess() {
+  process.signal(SIGTERM);
+  process.wait(std::chrono::seconds(15));
+}
+
+void AgentProcess::start_with(const std::string& config,
+                              const std::vector<std::string>& extra_env) {
+  process.start({bucky3_binary(), dir.write("bucky3.yaml", config)}, dir.path(), extra_env);
+}
+
+bool AgentProcess::logged(const std::vector<std::string>& lines,
+                          std::chrono::milliseconds timeout) {
+  return poll_until(
+      [&] {
+        const auto err = process.err();
+        for (const auto& line : lines)
+          if (err.find(line) == std::string::npos) return false;
+        return true;
+      },
+      timeout);
+}
+
+bool AgentProcess::stop_cleanly(std::chrono::milliseconds timeout) {
+  process.signal(SIGTERM);
+  const auto status = process.wait(timeout);
+  return status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream out;
@@ -193,6 +244,16 @@ pid_t module_pid(pid_t supervisor, const std::string& name) {
     if (cmdline(child) == "bucky3: " + name) return child;
   }
   return -1;
+}
+
+std::vector<std::string> segments_of(const std::string& instance) {
+  std::vector<std::string> out;
+  const std::string prefix = "bucky3." + instance + ".";
+  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
+    const auto name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) == 0) out.push_back(name);
+  }
+  return out;
 }
 
 bool process_exists(pid_t pid) {
