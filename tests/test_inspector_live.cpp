@@ -44,43 +44,17 @@ std::string ring_binary() {
   return build_dir() + "/bin/bucky3-ring";
 }
 
-struct Agent {
-  TempDir dir;
-  Process process;
-  std::string instance = unique_instance();
-  int udp = free_port(true);
-  int http = free_port(false);
-
+// statsd_server into debug_output JSON and the Prometheus exporter.
+struct Agent : AgentProcess {
   void start() {
-    const auto config = "instance: " + instance +
-                        "\n"
-                        "flush_interval: 0.5\n"
-                        "randomize_startup: false\n"
-                        "metadata: {host: live}\n"
-                        "modules:\n"
-                        "  statsd:\n"
-                        "    type: statsd_server\n"
-                        "    local_host: 127.0.0.1:" +
-                        std::to_string(udp) +
-                        "\n"
-                        "  out:\n"
-                        "    type: debug_output\n"
-                        "    format: json\n"
-                        "  prom:\n"
-                        "    type: prometheus_exporter\n"
-                        "    local_host: 127.0.0.1:" +
-                        std::to_string(http) + "\n";
-    process.start({bucky3_binary(), dir.write("bucky3.yaml", config)}, dir.path());
+    start_with(config_head(instance, "0.5", "metadata: {host: live}\n") + statsd_module(udp) +
+               debug_json_module() + prometheus_module(http));
   }
-  bool listening() {
-    return poll_until([&] { return process.err().find("listening on UDP") != std::string::npos; },
-                      15s);
-  }
+  bool listening() { return AgentProcess::listening(15s); }
   void stop() {
     process.signal(SIGTERM);
     process.wait(15s);
   }
-  ~Agent() { stop(); }
 };
 
 // The inspector's pipeline in-process: a LiveSource feeding a store and the talkers.

@@ -36,22 +36,14 @@
 #include "shm/health.h"
 #include "shm/layout.h"
 #include "shm/segment.h"
+#include "tests/support/metric_views.h"
 
 using namespace bucky3;
 using namespace bucky3::inspector;
 
 namespace {
 
-Metric metric(std::string bucket, std::vector<Tag> tags, std::vector<Field> values,
-              std::optional<std::int64_t> ts = std::nullopt) {
-  Metric m;
-  m.bucket = std::move(bucket);
-  m.metadata = std::move(tags);
-  normalize_metadata(m.metadata);
-  m.values = std::move(values);
-  m.timestamp_ms = ts;
-  return m;
-}
+using bucky3::test::metric;
 
 std::vector<std::byte> encode(const std::vector<Metric>& metrics) {
   std::vector<std::byte> out;
