@@ -260,51 +260,37 @@ std::optional<std::int64_t> parse_timestamp_ms(std::string_view text) {
   return static_cast<std::int64_t>(std::llround(ms));
 }
 
-std::optional<ParseError> parse_line(std::string_view line, ParsedLine& out) {
-  out.clear();
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (line.starts_with("_sc|")) {
-    out.kind = LineKind::service_check;
-    return std::nullopt;
-  }
-  if (line.starts_with("_e{")) {
-    out.kind = LineKind::event;
-    return std::nullopt;
-  }
-  if (!is_valid_utf8(line)) return ParseError{"line is not valid UTF-8", line};
-  // Unescaped values are never longer than the line: one reserve, and views
-  // into `unescaped` stay valid.
-  out.unescaped.reserve(line.size());
+namespace {
 
-  // The name, validated as it is scanned; the common line has no Telegraf tags.
+// Step 1: the name, validated as it is scanned, and Telegraf-style tags after it
+// (`name,k=v:1|c`; the common line has none). Sets `colon` to the ':' that ends them.
+std::optional<ParseError> parse_name(std::string_view line, ParsedLine& out, std::size_t& colon) {
   const char* p = line.data();
   const char* const end = p + line.size();
   if (p < end && is_letter(*p)) {
     ++p;
     while (p < end && is_name_char(*p)) ++p;
   }
-  std::size_t colon;
   if (p < end && *p == ':' && p != line.data()) {
     colon = std::size_t(p - line.data());
     out.name = line.substr(0, colon);
-  } else if (p < end && *p == ',' && p != line.data()) {
+    return std::nullopt;
+  }
+  if (p < end && *p == ',' && p != line.data()) {
     out.name = line.substr(0, std::size_t(p - line.data()));
     colon = line.find(':', out.name.size());
     if (colon == std::string_view::npos) return ParseError{"no ':' after the name", line};
-    if (auto error =
-            parse_tags(line.substr(out.name.size() + 1, colon - out.name.size() - 1), out)) {
-      return error;
-    }
-  } else {
-    colon = line.find(':');
-    if (colon == std::string_view::npos) return ParseError{"no ':' after the name", line};
-    const std::string_view head = line.substr(0, colon);
-    return ParseError{"invalid name", head.substr(0, head.find(','))};
+    return parse_tags(line.substr(out.name.size() + 1, colon - out.name.size() - 1), out);
   }
+  colon = line.find(':');
+  if (colon == std::string_view::npos) return ParseError{"no ':' after the name", line};
+  const std::string_view head = line.substr(0, colon);
+  return ParseError{"invalid name", head.substr(0, head.find(','))};
+}
 
-  // "v[:v...]|type[:v[:v...]|type...]" then fields: a type segment with a
-  // ':' continues with the next sample's values.
-  std::string_view rest = line.substr(colon + 1);
+// Step 2: "v[:v...]|type[:v[:v...]|type...]", the samples; a type segment with a
+// ':' continues with the next sample's values. Leaves `rest` at the fields.
+std::optional<ParseError> parse_samples(std::string_view& rest, ParsedLine& out) {
   while (true) {
     const std::size_t bar = rest.find('|');
     if (bar == std::string_view::npos) return ParseError{"no '|' and type after the value", rest};
@@ -319,13 +305,28 @@ std::optional<ParseError> parse_line(std::string_view line, ParsedLine& out) {
     if (auto error = parse_values(values, *type, out)) return error;
     if (type_end == std::string_view::npos) {
       rest = {};
-      break;
+      return std::nullopt;
     }
     const bool more_samples = rest[type_end] == ':';
     rest = rest.substr(type_end + 1);
-    if (!more_samples) break;
+    if (!more_samples) return std::nullopt;
   }
+}
 
+// `|@0.5`: applies to every sample of the line.
+std::optional<ParseError> parse_sample_rate(std::string_view field, ParsedLine& out) {
+  double rate;
+  if (!parse_double(field.substr(1), rate) || !(rate > 0 && rate <= 1)) {
+    return ParseError{"sample rate is not in (0, 1]", field};
+  }
+  out.sample_rate = rate;
+  return std::nullopt;
+}
+
+// Step 3: the fields after the last type, in any order: `|@rate`, `|#tags`,
+// `|T<ts>`, `|c:<container>` (added as tag container_id, after the other tags);
+// unknown ones (`|e:`, `|card:`, ...) are skipped.
+std::optional<ParseError> parse_fields(std::string_view rest, ParsedLine& out) {
   std::optional<std::string_view> container;
   while (!rest.empty()) {
     const std::size_t bar = rest.find('|');
@@ -333,14 +334,9 @@ std::optional<ParseError> parse_line(std::string_view line, ParsedLine& out) {
     rest = bar == std::string_view::npos ? std::string_view{} : rest.substr(bar + 1);
     if (field.empty()) continue;
     switch (field[0]) {
-      case '@': {
-        double rate;
-        if (!parse_double(field.substr(1), rate) || !(rate > 0 && rate <= 1)) {
-          return ParseError{"sample rate is not in (0, 1]", field};
-        }
-        out.sample_rate = rate;
+      case '@':
+        if (auto error = parse_sample_rate(field, out)) return error;
         break;
-      }
       case '#':
         if (auto error = parse_tags(field.substr(1), out)) return error;
         break;
@@ -357,9 +353,13 @@ std::optional<ParseError> parse_line(std::string_view line, ParsedLine& out) {
     }
   }
   if (container) out.tags.push_back({kContainerTag, *container});
+  return std::nullopt;
+}
 
+// Step 4: sorts the tags, keeps the last of each key, and takes the special
+// tags `timestamp` and `bucket` out of the set.
+std::optional<ParseError> finish_tags(ParsedLine& out) {
   normalize(out.tags);
-  // Special tags leave the tag set; `normalize` made each key unique.
   std::size_t kept = 0;
   for (std::size_t i = 0; i < out.tags.size(); ++i) {
     const TagView tag = out.tags[i];
@@ -376,6 +376,31 @@ std::optional<ParseError> parse_line(std::string_view line, ParsedLine& out) {
   }
   out.tags.resize(kept);
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ParseError> parse_line(std::string_view line, ParsedLine& out) {
+  out.clear();
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.starts_with("_sc|")) {
+    out.kind = LineKind::service_check;
+    return std::nullopt;
+  }
+  if (line.starts_with("_e{")) {
+    out.kind = LineKind::event;
+    return std::nullopt;
+  }
+  if (!is_valid_utf8(line)) return ParseError{"line is not valid UTF-8", line};
+  // Unescaped values are never longer than the line: one reserve, and views
+  // into `unescaped` stay valid.
+  out.unescaped.reserve(line.size());
+  std::size_t colon = 0;
+  if (auto error = parse_name(line, out, colon)) return error;
+  std::string_view rest = line.substr(colon + 1);
+  if (auto error = parse_samples(rest, out)) return error;
+  if (auto error = parse_fields(rest, out)) return error;
+  return finish_tags(out);
 }
 
 }  // namespace bucky3::statsd
