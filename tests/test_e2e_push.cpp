@@ -2,9 +2,14 @@
 // real servers, started here on free ports: InfluxDB 1.6.7 (UDP and HTTP, read back
 // through its query API), carbon-cache (read back with whisper-fetch), VictoriaMetrics
 // (both protocols, /api/v1/export), and a stand-in of the InfluxDB 2.x write API.
-// Faults: backend absent at start, killed and restarted, kill -9 of the module
-// during an outage, HTTP 500/429/413 answers; memory stays bounded.
+// https with a CA of our own (and a wrong one refused). Faults: backend absent at
+// start, killed and restarted, kill -9 of the module during an outage, HTTP
+// 500/429/413 answers, a TCP peer that accepts and never reads; memory stays bounded.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,10 +18,14 @@
 #include <QJsonObject>
 #include <QtTest>
 #include <algorithm>
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <sstream>
+#include <thread>
 
+#include "shm/health.h"
 #include "tests/support/agent.h"
 
 using namespace bucky3::test;
@@ -38,32 +47,53 @@ bool http_answers(int port, const std::string& path) {
   return !code.empty() && !code.starts_with("000");
 }
 
-// InfluxDB 1.6.7 with an HTTP API and a UDP listener writing to database `udp`.
+// InfluxDB 1.6.7 with an HTTP API and a UDP listener writing to database `udp`;
+// HTTPS instead of HTTP when `tls` has a certificate and its key.
 struct Influxd {
   TempDir dir;
   Process process;
   int http = free_port(false), udp = free_port(true), rpc = free_port(false);
+  struct Tls {
+    std::string certificate, key, ca;  // PEM files; `ca` is what curl checks the server with
+  } tls;
+  std::string url(const std::string& path) const {
+    return (tls.certificate.empty() ? "http://" : "https://") + std::string("127.0.0.1:") +
+           std::to_string(http) + path;
+  }
   void start() {
     const auto conf =
         "reporting-disabled = true\nbind-address = \"127.0.0.1:" + std::to_string(rpc) +
         "\"\n[meta]\n  dir = \"" + dir.path() + "/meta\"\n[data]\n  dir = \"" + dir.path() +
         "/data\"\n  wal-dir = \"" + dir.path() +
         "/wal\"\n  query-log-enabled = false\n[http]\n  bind-address = \"127.0.0.1:" +
-        std::to_string(http) + "\"\n  log-enabled = false\n[[udp]]\n  enabled = true\n" +
-        "  bind-address = \"127.0.0.1:" + std::to_string(udp) +
+        std::to_string(http) + "\"\n  log-enabled = false\n" +
+        (tls.certificate.empty()
+             ? std::string()
+             : "  https-enabled = true\n  https-certificate = \"" + tls.certificate +
+                   "\"\n  https-private-key = \"" + tls.key + "\"\n") +
+        "[[udp]]\n  enabled = true\n" + "  bind-address = \"127.0.0.1:" + std::to_string(udp) +
         "\"\n  database = \"udp\"\n  batch-size = 5000\n  batch-timeout = \"10ms\"\n  read-buffer "
         "= 4194304\n";
     process.start({"/usr/bin/influxd", "-config", dir.write("influxdb.conf", conf)}, dir.path());
-    QVERIFY(poll_until([&] { return http_answers(http, "/ping"); }, 30s));
+    QVERIFY(poll_until(
+        [&] {
+          const auto code = curl(with_tls({"-o", "/dev/null", "-w", "%{http_code}", url("/ping")}));
+          return !code.empty() && !code.starts_with("000");
+        },
+        30s));
   }
   void kill() {
     process.signal(SIGKILL);
     process.wait(10s);
   }
+  std::vector<std::string> with_tls(std::vector<std::string> args) const {
+    if (!tls.ca.empty()) args.insert(args.begin(), {"--cacert", tls.ca});
+    return args;
+  }
   // The JSON answer of an InfluxQL query.
   std::string query(const std::string& db, const std::string& q) {
-    return curl({"-G", "http://127.0.0.1:" + std::to_string(http) + "/query", "--data-urlencode",
-                 "db=" + db, "--data-urlencode", "q=" + q});
+    return curl(with_tls(
+        {"-G", url("/query"), "--data-urlencode", "db=" + db, "--data-urlencode", "q=" + q}));
   }
   // Values of `field` for measurement stats_gauges, by the `name` tag.
   std::map<std::string, double> gauges(const std::string& db) {
@@ -207,6 +237,156 @@ std::string influx_module(const std::string& name, const std::string& protocol, 
          "\n    remote_hosts: [127.0.0.1:" + std::to_string(port) + "]\n" + extra;
 }
 
+// A throwaway CA ("ca") and a server certificate for 127.0.0.1 it signed
+// ("server"), plus a second CA ("other") that signed nothing: <name>.pem and
+// <name>.key in `dir`. EC keys: quick to make.
+bool make_certificates(const TempDir& dir) {
+  const auto file = [&](const std::string& name) { return dir.path() + "/" + name; };
+  const std::vector<std::string> ec_key{"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                                        "-nodes"};
+  for (const std::string ca : {"ca", "other"}) {
+    std::vector<std::string> argv{"/usr/bin/openssl", "req", "-x509"};
+    argv.insert(argv.end(), ec_key.begin(), ec_key.end());
+    argv.insert(argv.end(),
+                {"-keyout", file(ca + ".key"), "-out", file(ca + ".pem"), "-days", "1", "-subj",
+                 "/CN=bucky3 test " + ca, "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+                 "keyUsage=critical,keyCertSign,cRLSign"});
+    if (run_command(argv) != 0) return false;
+  }
+  std::vector<std::string> request{"/usr/bin/openssl", "req"};
+  request.insert(request.end(), ec_key.begin(), ec_key.end());
+  request.insert(request.end(), {"-keyout", file("server.key"), "-out", file("server.csr"), "-subj",
+                                 "/CN=127.0.0.1"});
+  if (run_command(request) != 0) return false;
+  const auto extensions = dir.write("server.ext",
+                                    "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                                    "extendedKeyUsage=serverAuth\n");
+  return run_command({"/usr/bin/openssl", "x509", "-req", "-in", file("server.csr"), "-CA",
+                      file("ca.pem"), "-CAkey", file("ca.key"), "-CAcreateserial", "-days", "1",
+                      "-extfile", extensions, "-out", file("server.pem")}) == 0;
+}
+
+// A TCP peer that accepts and never reads. Its receive buffer is set small on
+// the listening socket (accepted sockets inherit it), so a sender's kernel
+// buffers fill and its writes stall. read_from_now_on() turns it into a reader:
+// every connection, the stalled ones (the sender may have closed them since:
+// what its kernel still held arrives first) and any new one, is read to its
+// end, the bytes of each kept apart.
+class StalledPeer {
+ public:
+  StalledPeer(int port, int receive_buffer) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    ::setsockopt(listener_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    listening_ = ::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+                 ::listen(listener_, 16) == 0;
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~StalledPeer() { close(); }
+  StalledPeer(const StalledPeer&) = delete;
+  StalledPeer& operator=(const StalledPeer&) = delete;
+
+  bool listening() const { return listening_; }
+  // release: pairs with the acquire in loop(); nothing else is published by it.
+  void read_from_now_on() { reading_.store(true, std::memory_order_release); }
+  // Stops and closes the listener and every connection (the port is free again).
+  void close() {
+    // release: pairs with the acquire in loop(), which then returns.
+    stop_.store(true, std::memory_order_release);
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard lock(mutex_);
+    for (auto& c : connections_) {
+      if (c.fd >= 0) ::close(c.fd);
+      c.fd = -1;
+    }
+    if (listener_ >= 0) ::close(listener_);
+    listener_ = -1;
+  }
+  std::size_t accepted() {
+    std::lock_guard lock(mutex_);
+    return connections_.size();
+  }
+  std::vector<std::string> received() {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> out;
+    for (const auto& c : connections_) out.push_back(c.bytes);
+    return out;
+  }
+
+ private:
+  struct Connection {
+    int fd = -1;  // -1 once read to its end
+    std::string bytes;
+  };
+  void loop() {
+    std::vector<char> buffer(1 << 16);
+    // acquire: pairs with the release in close().
+    while (!stop_.load(std::memory_order_acquire)) {
+      // acquire: pairs with the release in read_from_now_on().
+      const bool reading = reading_.load(std::memory_order_acquire);
+      std::vector<pollfd> fds{{listener_, POLLIN, 0}};
+      std::vector<std::size_t> which;
+      {
+        std::lock_guard lock(mutex_);
+        for (std::size_t i = 0; reading && i < connections_.size(); ++i) {
+          if (connections_[i].fd < 0) continue;
+          fds.push_back({connections_[i].fd, POLLIN, 0});
+          which.push_back(i);
+        }
+      }
+      if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
+      std::lock_guard lock(mutex_);
+      if (fds[0].revents & POLLIN) {
+        const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd >= 0) connections_.push_back({fd, {}});
+      }
+      for (std::size_t k = 1; k < fds.size(); ++k) {
+        if (!fds[k].revents) continue;
+        auto& c = connections_[which[k - 1]];
+        const auto n = ::read(c.fd, buffer.data(), buffer.size());
+        if (n > 0) {
+          c.bytes.append(buffer.data(), static_cast<std::size_t>(n));
+        } else {
+          ::close(c.fd);
+          c.fd = -1;
+        }
+      }
+    }
+  }
+
+  int listener_ = -1;
+  bool listening_ = false;
+  std::atomic<bool> reading_{false}, stop_{false};
+  std::mutex mutex_;
+  std::vector<Connection> connections_;
+  std::thread thread_;
+};
+
+// What the health block says of module `module` (counters, restarts, last errors).
+std::optional<bucky3::shm::HealthSnapshot> module_health(const std::string& instance,
+                                                         const std::string& module) {
+  try {
+    const auto block = bucky3::shm::HealthBlock::open(instance, bucky3::shm::Access::read_only);
+    if (const auto slot = block.find(module)) return block.snapshot(*slot);
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+// RssAnon of a process: its own memory, without the shared-memory rings it maps.
+std::uint64_t rss_anon_kib(pid_t pid) {
+  std::istringstream status(read_file("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("RssAnon:")) return std::stoull(line.substr(8));
+  }
+  return 0;
+}
 }  // namespace
 
 class TestE2ePush : public QObject {
@@ -409,6 +589,159 @@ class TestE2ePush : public QObject {
              graphite_series.c_str());
     QVERIFY(vm.exported(R"({__name__="stats_gauges.g42.value"})").find("\"values\":[42") !=
             std::string::npos);
+  }
+
+  // protocol: https against influxd's own TLS listener. The module whose
+  // tls_ca_file holds the CA that signed influxd's certificate delivers (values
+  // read back through the query API); the one given another CA refuses the
+  // certificate and sends nothing, not even its CREATE DATABASE.
+  void influxdb_https_checks_the_certificate() {
+    Influxd influxd;
+    QVERIFY(make_certificates(influxd.dir));
+    influxd.tls = {influxd.dir.path() + "/server.pem", influxd.dir.path() + "/server.key",
+                   influxd.dir.path() + "/ca.pem"};
+    influxd.start();
+    Agent agent;
+    agent.start(influx_module("influx_tls", "https", influxd.http,
+                              "    database: tls\n    tls_ca_file: " + influxd.tls.ca + "\n") +
+                influx_module("influx_other_ca", "https", influxd.http,
+                              "    database: other\n    tls_ca_file: " + influxd.dir.path() +
+                                  "/other.pem\n"));
+    send_gauges(agent, 0, 200);
+    QVERIFY2(poll_until([&] { return all_gauges(influxd.gauges("tls"), 0, 200); }, 30s),
+             agent.process.err().c_str());
+    QVERIFY2(poll_until(
+                 [&] {
+                   const auto err = agent.process.err();
+                   const auto at = err.find("influx_other_ca[");
+                   return at != std::string::npos &&
+                          err.find("certificate verify failed", at) != std::string::npos;
+                 },
+                 20s),
+             agent.process.err().c_str());
+    const auto databases = influxd.query("", "SHOW DATABASES");
+    QVERIFY2(databases.find("\"tls\"") != std::string::npos &&
+                 databases.find("\"other\"") == std::string::npos,
+             databases.c_str());
+    const auto refused = module_health(agent.instance, "influx_other_ca");
+    QVERIFY(refused && refused->counters[std::size_t(bucky3::shm::Counter::metrics_out)] == 0);
+    QVERIFY(refused->counters[std::size_t(bucky3::shm::Counter::retries)] > 0);
+    std::istringstream log(agent.process.err());
+    for (std::string line; std::getline(log, line);)
+      QVERIFY2(!line.starts_with("influx_tls[") || line.find("certificate") == std::string::npos,
+               line.c_str());
+  }
+
+  // carbon_client and influxdb_client (http) to peers that accept and never
+  // read. The modules neither crash nor restart, their own memory stays flat,
+  // the 10 s write/request timeout fires and is counted; then the carbon peer
+  // starts reading and influxd takes the HTTP peer's port: every metric arrives.
+  void a_peer_that_accepts_and_never_reads() {
+    constexpr int count = 30000;  // ~7 MB of carbon lines: more than a stalled connection holds
+    Influxd influxd;
+    const int carbon_port = free_port(false);
+    StalledPeer carbon_peer(carbon_port, 4096), http_peer(influxd.http, 4096);
+    QVERIFY(carbon_peer.listening() && http_peer.listening());
+    Agent agent;
+    agent.start(
+        "  carbon:\n    type: carbon_client\n    ring_size: 32MiB\n"
+        "    remote_hosts: [127.0.0.1:" +
+        std::to_string(carbon_port) + "]\n" +
+        influx_module("influx_http", "http", influxd.http,
+                      "    database: stalled\n    ring_size: 32MiB\n"));
+    // 180-byte names, so the lines outgrow the socket buffers quickly.
+    const std::string padding(180, 'x');
+    const auto name = [&](int i) { return "g" + std::to_string(i) + "_" + padding; };
+    for (int i = 0; i < count; i += 40) {
+      std::string lines;
+      for (int j = i; j < std::min(count, i + 40); ++j)
+        lines += name(j) + ":" + std::to_string(j) + "|g\n";
+      agent.send(lines);
+      if (i % 4000 == 0) QTest::qWait(20);  // paced: the test measures the push side, not UDP
+    }
+    const pid_t carbon_pid = agent.module_pid("carbon"),
+                influx_pid = agent.module_pid("influx_http");
+    QVERIFY(carbon_pid > 0 && influx_pid > 0);
+    std::vector<std::uint64_t> carbon_rss, influx_rss;
+    const auto counter = [&](const std::string& module, bucky3::shm::Counter c) {
+      const auto health = module_health(agent.instance, module);
+      return health ? health->counters[std::size_t(c)] : 0;
+    };
+    // Both timeouts fire (10 s each) and are counted as retries and errors.
+    QVERIFY2(poll_until(
+                 [&] {
+                   carbon_rss.push_back(rss_anon_kib(carbon_pid));
+                   influx_rss.push_back(rss_anon_kib(influx_pid));
+                   QTest::qWait(200);
+                   return counter("carbon", bucky3::shm::Counter::retries) > 0 &&
+                          counter("influx_http", bucky3::shm::Counter::retries) > 0;
+                 },
+                 40s),
+             agent.process.err().c_str());
+    const auto carbon_health = module_health(agent.instance, "carbon");
+    QVERIFY(carbon_health && !carbon_health->errors.empty());
+    QVERIFY2(carbon_health->errors.back().text.find("write timed out after 10000 ms") !=
+                 std::string::npos,
+             carbon_health->errors.back().text.c_str());
+    const auto influx_health = module_health(agent.instance, "influx_http");
+    QVERIFY(influx_health && !influx_health->errors.empty());
+    QVERIFY2(influx_health->errors.back().text.find("timed out") != std::string::npos,
+             influx_health->errors.back().text.c_str());
+    QCOMPARE(influx_health->counters[std::size_t(bucky3::shm::Counter::metrics_out)],
+             std::uint64_t(0));
+    // The retry goes on a new connection (after the backoff).
+    QVERIFY(poll_until([&] { return carbon_peer.accepted() >= 2; }, 10s));
+
+    carbon_peer.read_from_now_on();
+    http_peer.close();
+    influxd.start();
+    const auto carbon_values = [&] {
+      std::map<std::string, double> got;
+      for (const auto& bytes : carbon_peer.received()) {
+        std::istringstream lines(bytes);
+        std::string path, value, time;
+        while (lines >> path >> value >> time) {
+          if (path.starts_with("stats_gauges.e2e.") && path.ends_with(".value"))
+            got[path.substr(17, path.size() - 17 - 6)] = std::atof(value.c_str());
+        }
+      }
+      return got;
+    };
+    const auto all_of = [&](const std::map<std::string, double>& got) {
+      for (int i = 0; i < count; ++i) {
+        const auto it = got.find(name(i));
+        if (it == got.end() || it->second != i) return false;
+      }
+      return true;
+    };
+    QVERIFY2(poll_until([&] { return all_of(carbon_values()); }, 30s),
+             (std::to_string(carbon_values().size()) + " of " + std::to_string(count) +
+              " gauges arrived at the carbon peer\n" + agent.process.err())
+                 .c_str());
+    QVERIFY2(poll_until(
+                 [&] {
+                   return influxd
+                              .query("stalled",
+                                     "SELECT count(last) FROM (SELECT last(value) FROM "
+                                     "stats_gauges GROUP BY \"name\")")
+                              .find("," + std::to_string(count) + "]") != std::string::npos;
+                 },
+                 40s),
+             agent.process.err().c_str());
+    QVERIFY(all_of(influxd.gauges("stalled")));
+    // Neither module crashed or was restarted; their own memory stayed bounded.
+    QCOMPARE(agent.module_pid("carbon"), carbon_pid);
+    QCOMPARE(agent.module_pid("influx_http"), influx_pid);
+    for (const auto& module : {"carbon", "influx_http"})
+      QCOMPARE(module_health(agent.instance, module)->restarts, 0u);
+    const auto peak = [](const std::vector<std::uint64_t>& v) {
+      return *std::max_element(v.begin(), v.end());
+    };
+    const auto rss = "RssAnon KiB peak carbon " + std::to_string(peak(carbon_rss)) +
+                     ", influx_http " + std::to_string(peak(influx_rss)) + " over " +
+                     std::to_string(carbon_rss.size()) + " samples";
+    qInfo("%s", rss.c_str());
+    QVERIFY2(peak(carbon_rss) < 32 * 1024 && peak(influx_rss) < 32 * 1024, rss.c_str());
   }
 };
 

@@ -383,6 +383,13 @@ Outcome classify_response(const HttpResponse& response, const Payload& payload,
   return Outcome::drop(with_body(what));
 }
 
+namespace {
+// Beast's "The socket was closed due to a timeout" says less than our own words.
+std::string failure_text(const error_code& ec) {
+  return ec == beast::error::timeout ? "timed out" : ec.message();
+}
+}  // namespace
+
 HttpTransport::HttpTransport(asio::io_context& io, Url url, HttpClientOptions options,
                              BuildRequest build, Classify classify, std::string label)
     : client_(io, url.origin, url.tls, options),
@@ -409,7 +416,7 @@ void HttpTransport::send(const PayloadPtr& payload, Done done) {
   client_.request(std::move(*request), [this, payload](error_code ec, HttpResponse response) {
     if (ec) {
       if (auto done = std::exchange(pending_, nullptr))
-        done(Outcome::retry_after("setup request: " + ec.message()));
+        done(Outcome::retry_after("setup request: " + failure_text(ec)));
       return;
     }
     if (response.status >= 200 && response.status < 300) {
@@ -427,8 +434,7 @@ void HttpTransport::send_payload(const PayloadPtr& payload) {
   client_.request(build_(*payload), [this, payload](error_code ec, HttpResponse response) {
     auto done = std::exchange(pending_, nullptr);
     if (!done) return;
-    if (ec)
-      return done(Outcome::retry_after(ec == beast::error::timeout ? "timed out" : ec.message()));
+    if (ec) return done(Outcome::retry_after(failure_text(ec)));
     auto outcome = classify_(response, *payload);
     if (outcome.setup_again && setup_) setup_pending_ = true;
     done(std::move(outcome));
