@@ -63,8 +63,7 @@ void write_line(Level lvl, std::string_view message) {
   }
 }
 
-bool RateLimiter::allow(std::uint64_t& suppressed) {
-  const auto now = std::chrono::steady_clock::now();
+bool RateLimiter::allow(std::uint64_t& suppressed, std::chrono::steady_clock::time_point now) {
   if (now - window_start_ >= period_) {
     window_start_ = now;
     in_window_ = 0;

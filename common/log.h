@@ -56,8 +56,14 @@ class RateLimiter {
                        std::chrono::milliseconds period = std::chrono::seconds(10))
       : burst_(burst), period_(period) {}
   // Returns true when this event may be logged; `suppressed` gets the count
-  // of events dropped since the last one let through.
-  bool allow(std::uint64_t& suppressed);
+  // of events dropped since the last one let through (it is left as it is when
+  // the event is dropped). A window of `period` opens at the first event after
+  // the previous one has passed.
+  bool allow(std::uint64_t& suppressed) {
+    return allow(suppressed, std::chrono::steady_clock::now());
+  }
+  // The same at time `now` (tests; `now` never goes back).
+  bool allow(std::uint64_t& suppressed, std::chrono::steady_clock::time_point now);
 
  private:
   unsigned burst_;
