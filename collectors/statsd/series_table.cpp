@@ -7,19 +7,43 @@
 
 namespace bucky3::statsd {
 
+namespace {
+
+// calloc: large zeroed blocks come from fresh pages, so this stays cheap.
+std::unique_ptr<Slot, FreeDeleter> zeroed_slots(std::size_t capacity) {
+  std::unique_ptr<Slot, FreeDeleter> slots(static_cast<Slot*>(std::calloc(capacity, sizeof(Slot))));
+  if (!slots) throw std::bad_alloc();
+  return slots;
+}
+
+// A table of `capacity` slots holding entries 0..count-1 at their hashes.
+template <class HashOf>
+std::unique_ptr<Slot, FreeDeleter> rehashed(std::size_t capacity, std::size_t count,
+                                            HashOf hash_of) {
+  auto slots = zeroed_slots(capacity);
+  const std::size_t mask = capacity - 1;
+  for (std::size_t idx = 0; idx < count; ++idx) {
+    const std::uint64_t hash = hash_of(idx);
+    std::size_t i = hash & mask;
+    while (slots.get()[i].index != 0) i = (i + 1) & mask;
+    slots.get()[i] =
+        Slot{static_cast<std::uint32_t>(hash >> 32), static_cast<std::uint32_t>(idx + 1)};
+  }
+  return slots;
+}
+
+}  // namespace
+
 IntervalData::IntervalData(std::shared_ptr<const AggregatorConfig> config, std::int64_t start_ms,
                            std::size_t size_hint)
     : config_(std::move(config)), options_(&config_->options), start_ms_(start_ms) {
   std::size_t capacity = 16;
   const std::size_t wanted = std::min(size_hint, options_->max_series);
   while (capacity * 3 < wanted * 4 + 4) capacity *= 2;
-  // calloc: large zeroed blocks come from fresh pages, so this stays cheap.
-  slots_.reset(static_cast<Slot*>(std::calloc(capacity, sizeof(Slot))));
-  if (!slots_) throw std::bad_alloc();
+  slots_ = zeroed_slots(capacity);
   capacity_ = capacity;
   series_.reserve(wanted);
-  cache_slots_.reset(static_cast<Slot*>(std::calloc(capacity, sizeof(Slot))));
-  if (!cache_slots_) throw std::bad_alloc();
+  cache_slots_ = zeroed_slots(capacity);
   cache_capacity_ = capacity;
   cached_.reserve(wanted);
 }
@@ -39,36 +63,18 @@ std::size_t IntervalData::memory_bytes() const {
 
 void IntervalData::grow_cache() {
   const std::size_t capacity = cache_capacity_ * 2;
-  std::unique_ptr<Slot, FreeDeleter> slots(static_cast<Slot*>(std::calloc(capacity, sizeof(Slot))));
-  if (!slots) throw std::bad_alloc();
-  const std::size_t mask = capacity - 1;
-  for (std::size_t idx = 0; idx < cached_.size(); ++idx) {
+  cache_slots_ = rehashed(capacity, cached_.size(), [this](std::size_t idx) {
     // Not kept per line (8 bytes a series): growing is rare, rehashing cheap.
     const CachedLine& c = cached_[idx];
-    const std::uint64_t hash =
-        line_hash({c.raw, c.prefix_len}, {c.raw + c.prefix_len, c.raw_len - c.prefix_len});
-    std::size_t i = hash & mask;
-    while (slots.get()[i].index != 0) i = (i + 1) & mask;
-    slots.get()[i] =
-        Slot{static_cast<std::uint32_t>(hash >> 32), static_cast<std::uint32_t>(idx + 1)};
-  }
-  cache_slots_ = std::move(slots);
+    return line_hash({c.raw, c.prefix_len}, {c.raw + c.prefix_len, c.raw_len - c.prefix_len});
+  });
   cache_capacity_ = capacity;
 }
 
 void IntervalData::grow() {
   const std::size_t capacity = capacity_ * 2;
-  std::unique_ptr<Slot, FreeDeleter> slots(static_cast<Slot*>(std::calloc(capacity, sizeof(Slot))));
-  if (!slots) throw std::bad_alloc();
-  const std::size_t mask = capacity - 1;
-  for (std::size_t idx = 0; idx < series_.size(); ++idx) {
-    const std::uint64_t hash = series_[idx].hash;
-    std::size_t i = hash & mask;
-    while (slots.get()[i].index != 0) i = (i + 1) & mask;
-    slots.get()[i] =
-        Slot{static_cast<std::uint32_t>(hash >> 32), static_cast<std::uint32_t>(idx + 1)};
-  }
-  slots_ = std::move(slots);
+  slots_ =
+      rehashed(capacity, series_.size(), [this](std::size_t idx) { return series_[idx].hash; });
   capacity_ = capacity;
 }
 
