@@ -216,21 +216,39 @@ void ModuleRuntime::maybe_self_report(std::int64_t now_ms) {
   }
 }
 
+Clock::duration first_flush_delay(double flush_interval_s, bool randomize_startup,
+                                  std::uint64_t seed) {
+  if (!randomize_startup || flush_interval_s <= 3.0)
+    return std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(flush_interval_s));
+  // Spreads the flushes of many agents started together; DESIGN caps it at
+  // one interval and 15 s.
+  const double cap = std::min(flush_interval_s, 15.0);
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> dist(0.0, cap);
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(dist(rng)));
+}
+
+FlushTick next_flush_tick(Clock::time_point grid_start, Clock::duration interval,
+                          std::uint64_t index, Clock::time_point now) {
+  // On the grid, not "now + interval", so ticks never drift; a tick that overran
+  // skips the missed ones instead of firing in a burst.
+  auto at = grid_start + interval * static_cast<std::int64_t>(index);
+  if (at <= now) {
+    const auto behind = (now - grid_start) / interval + 1;
+    index = static_cast<std::uint64_t>(behind);
+    at = grid_start + interval * behind;
+  }
+  return {at, index};
+}
+
 void ModuleRuntime::on_flush(std::function<void(std::int64_t)> handler) {
   flush_handler_ = std::move(handler);
   flush_interval_ = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(module_.flush_interval_s));
-  Clock::duration first_delay = flush_interval_;
-  if (module_.randomize_startup && module_.flush_interval_s > 3.0) {
-    // Spreads the flushes of many agents started together; DESIGN caps it at
-    // one interval and 15 s.
-    const double cap = std::min(module_.flush_interval_s, 15.0);
-    std::mt19937_64 rng(std::random_device{}());
-    std::uniform_real_distribution<double> dist(0.0, cap);
-    first_delay =
-        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(dist(rng)));
-  }
-  flush_grid_start_ = Clock::now() + first_delay;
+  flush_grid_start_ =
+      Clock::now() + first_flush_delay(module_.flush_interval_s, module_.randomize_startup,
+                                       std::random_device{}());
   flush_ticks_ = 0;
   schedule_flush(flush_grid_start_);
 }
@@ -240,17 +258,10 @@ void ModuleRuntime::schedule_flush(Clock::time_point when) {
   flush_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopping_) return;
     flush_handler_(wall_clock_ms());
-    // Next tick on the grid, not "now + interval", so ticks never drift; a
-    // tick that overran skips the missed ones instead of firing in a burst.
-    const auto now = Clock::now();
-    ++flush_ticks_;
-    auto next = flush_grid_start_ + flush_interval_ * static_cast<std::int64_t>(flush_ticks_);
-    if (next <= now) {
-      const auto behind = (now - flush_grid_start_) / flush_interval_ + 1;
-      flush_ticks_ = static_cast<std::uint64_t>(behind);
-      next = flush_grid_start_ + flush_interval_ * behind;
-    }
-    schedule_flush(next);
+    const auto next =
+        next_flush_tick(flush_grid_start_, flush_interval_, flush_ticks_ + 1, Clock::now());
+    flush_ticks_ = next.index;
+    schedule_flush(next.at);
   });
 }
 

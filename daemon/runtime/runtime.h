@@ -33,6 +33,21 @@ std::int64_t wall_clock_ms();
 // `metadata` is the module's resolved metadata (sorted); a metric's own tags win.
 bool prepare_metric(const config::ModuleConfig& module, std::int64_t flush_time_ms, Metric& metric);
 
+// The flush schedule, apart from the timer that follows it (unit-tested in test_runtime).
+// The delay of the first tick: one interval; with randomize_startup and an interval
+// over 3 s, a uniform draw from `seed` in [0, min(interval, 15 s)).
+std::chrono::steady_clock::duration first_flush_delay(double flush_interval_s,
+                                                      bool randomize_startup, std::uint64_t seed);
+// Tick number `index` of the grid that starts at `grid_start` (tick 0), unless it is
+// not after `now` (the tick before it overran): then the first grid tick after `now`.
+struct FlushTick {
+  std::chrono::steady_clock::time_point at;
+  std::uint64_t index = 0;
+};
+FlushTick next_flush_tick(std::chrono::steady_clock::time_point grid_start,
+                          std::chrono::steady_clock::duration interval, std::uint64_t index,
+                          std::chrono::steady_clock::time_point now);
+
 class ModuleRuntime {
  public:
   ModuleRuntime(const config::Config& config, const config::ModuleConfig& module);
