@@ -32,12 +32,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAsan = true;
-#else
-constexpr bool kAsan = false;
-#endif
-
 constexpr int kLinesPerDatagram = 10;
 constexpr double kFlushSeconds = 0.5;
 constexpr int kChunkSize = 50;

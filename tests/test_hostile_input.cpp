@@ -31,12 +31,6 @@ using bucky3::shm::Counter;
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAsan = true;
-#else
-constexpr bool kAsan = false;
-#endif
-
 // VmHWM (peak resident memory) of a process, in bytes.
 std::uint64_t peak_rss_bytes(pid_t pid) {
   std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/status"));

@@ -12,6 +12,13 @@
 
 namespace bucky3::test {
 
+// This test program is built with AddressSanitizer (memory bounds are wider there).
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kAsan = true;
+#else
+inline constexpr bool kAsan = false;
+#endif
+
 std::string build_dir();   // $BUCKY3_BUILD_DIR
 std::string source_dir();  // $BUCKY3_SOURCE_DIR
 std::string bucky3_binary();
