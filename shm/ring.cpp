@@ -8,6 +8,7 @@
 #include "shm/futex.h"
 #include "shm/layout.h"
 #include "shm/segment.h"
+#include "shm/shm_file.h"
 
 namespace bucky3::shm {
 
@@ -37,6 +38,8 @@ RingWriter::RingWriter(DestinationSegment& segment, std::size_t ring)
       capacity_(segment.ring_capacity()),
       doorbell_(&segment.layout().doorbell) {
   check_writable(segment, "ring writer");
+  detail::populate(data_, capacity_, detail::Populate::write,
+                   segment.name() + " ring " + std::string(segment.source_name(ring)));
   // acquire: pairs with the consumer's release store; a lower bound is enough.
   cached_read_ = header_->read_pos.load(std::memory_order_acquire);
   // A restarted producer appends after the last published record; whatever a
@@ -105,6 +108,7 @@ RingReader::RingReader(DestinationSegment& segment, std::size_t ring)
       capacity_(segment.ring_capacity()),
       ring_name_(segment.name() + " ring " + std::string(segment.source_name(ring))) {
   check_writable(segment, "ring reader");
+  detail::populate(data_, capacity_, detail::Populate::read, ring_name_);
   // relaxed: we are the only writer of read_pos; a restarted consumer resumes
   // at its predecessor's last commit.
   read_ = header_->read_pos.load(std::memory_order_relaxed);

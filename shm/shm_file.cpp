@@ -2,6 +2,7 @@
 #include "shm/shm_file.h"
 
 #include <grp.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,7 +11,16 @@
 #include <cstring>
 #include <vector>
 
+#include "common/log.h"
 #include "shm/layout.h"
+
+// Linux 5.14 uapi values, for C libraries older than glibc 2.35.
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 
 namespace bucky3::shm::detail {
 
@@ -108,6 +118,23 @@ void check_prefix(const std::string& name, const bip::mapped_region& region, std
 
 void remove_file(const std::string& name) {
   bip::shared_memory_object::remove(name.c_str());
+}
+
+void populate(const std::byte* begin, std::size_t bytes, Populate how, std::string_view what) {
+  // Whole pages inside the range only: the partial pages at either end belong
+  // to a neighbour (header, another ring) and fault in when used.
+  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto first = (reinterpret_cast<std::uintptr_t>(begin) + page - 1) / page * page;
+  const auto last = (reinterpret_cast<std::uintptr_t>(begin) + bytes) / page * page;
+  if (last <= first) return;
+  const int advice = how == Populate::write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
+  if (madvise(reinterpret_cast<void*>(first), last - first, advice) == 0) return;
+  const int error = errno;
+  // EINVAL: a kernel before 5.14; the pages fault in as they are reached, as before.
+  if (error == EINVAL) return;
+  log::warning(what, ": cannot fault in its ", (last - first) >> 10,
+               " KiB of shared memory now: ", std::strerror(error),
+               "; writing them later may fail (is /dev/shm full?)");
 }
 
 }  // namespace bucky3::shm::detail

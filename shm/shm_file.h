@@ -30,4 +30,13 @@ void check_prefix(const std::string& name, const boost::interprocess::mapped_reg
 
 void remove_file(const std::string& name);
 
+// Faults in every whole page of [begin, begin + bytes) of a shared mapping
+// (MADV_POPULATE_WRITE or _READ, Linux 5.14+), without reading or writing a byte
+// of it. A ring's pages then count in the process's RSS from the start instead of
+// one by one as records first reach them, so RSS is flat from the first minute.
+// Best effort: on an older kernel nothing happens; when /dev/shm cannot hold the
+// pages a warning naming `what` is logged (writing them later would SIGBUS).
+enum class Populate { read, write };
+void populate(const std::byte* begin, std::size_t bytes, Populate how, std::string_view what);
+
 }  // namespace bucky3::shm::detail

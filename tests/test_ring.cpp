@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <QtTest>
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <random>
@@ -123,6 +124,17 @@ std::optional<int> exit_status_if_done(pid_t child) {
   }
 }
 
+// Pages of [data, data + bytes) that are in memory (mincore), whole pages only.
+std::size_t resident_pages(const std::byte* data, std::size_t bytes) {
+  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto first = (reinterpret_cast<std::uintptr_t>(data) + page - 1) / page * page;
+  const auto last = (reinterpret_cast<std::uintptr_t>(data) + bytes) / page * page;
+  std::vector<unsigned char> resident((last - first) / page);
+  if (mincore(reinterpret_cast<void*>(first), last - first, resident.data()) != 0) return 0;
+  return std::size_t(std::count_if(resident.begin(), resident.end(),
+                                   [](unsigned char r) { return (r & 1) != 0; }));
+}
+
 }  // namespace
 
 class TestRing : public QObject {
@@ -149,6 +161,7 @@ class TestRing : public QObject {
   void producer_killed_mid_stream_leaves_nothing_torn();
   void consumer_killed_and_restarted_loses_nothing();
   void observer_keeps_a_torn_header_inside_the_ring();
+  void writer_and_reader_fault_in_their_ring_at_once();
 };
 
 void TestRing::cleanup() {
@@ -653,6 +666,40 @@ void TestRing::observer_keeps_a_torn_header_inside_the_ring() {
   header.claim_pos.store(4032 + 2000);
   std::vector<std::byte> copy;
   QCOMPARE(observer.next(copy), RingObserver::Result::overrun);
+}
+
+// A ring's pages are faulted in when its writer or reader starts, not one by one
+// as records first reach them: a slow source's RSS then grew for hours until the
+// whole ring had been written once (issue 17's soak, linux_stats +16.7 %).
+void TestRing::writer_and_reader_fault_in_their_ring_at_once() {
+  {
+    // MADV_POPULATE_READ/WRITE came with Linux 5.14; before it nothing is faulted in.
+    const auto page = std::size_t(sysconf(_SC_PAGESIZE));
+    void* probe = mmap(nullptr, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    QVERIFY(probe != MAP_FAILED);
+    const bool supported = madvise(probe, page, 22 /* MADV_POPULATE_READ */) == 0;
+    munmap(probe, page);
+    if (!supported) QSKIP("this kernel has no MADV_POPULATE_READ (Linux 5.14+)");
+  }
+  const std::uint64_t ring_bytes = 1 << 20;
+  for (const bool writer_side : {true, false}) {
+    auto segment =
+        DestinationSegment::create(test_instance(), "dest", {"src", "other"}, ring_of(ring_bytes));
+    const auto* data = SegmentTestAccess::ring_data(segment, 0);
+    const auto pages = resident_pages(data, ring_bytes);
+    QVERIFY2(pages < 4, std::to_string(pages).c_str());  // a fresh segment is sparse
+    if (writer_side) {
+      RingWriter writer(segment, 0);
+    } else {
+      RingReader reader(segment, 0);
+    }
+    const auto whole_pages = ring_bytes / std::size_t(sysconf(_SC_PAGESIZE)) - 1;
+    QVERIFY2(resident_pages(data, ring_bytes) >= whole_pages,
+             std::to_string(resident_pages(data, ring_bytes)).c_str());
+    // Only that ring: the other source's stays sparse.
+    QVERIFY(resident_pages(SegmentTestAccess::ring_data(segment, 1), ring_bytes) < 4);
+    DestinationSegment::remove(test_instance(), "dest");
+  }
 }
 
 QTEST_GUILESS_MAIN(TestRing)
