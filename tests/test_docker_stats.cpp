@@ -8,82 +8,38 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <charconv>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "collectors/docker/cgroup.h"
 #include "collectors/docker/collector.h"
 #include "collectors/docker/engine_json.h"
 #include "collectors/docker/metrics.h"
 #include "tests/support/fake_docker_engine.h"
+#include "tests/support/fixture_tree.h"
 #include "tests/support/stderr_capture.h"
 
 using namespace bucky3;
 using namespace bucky3::docker;
+using bucky3::test::count_of;
 using bucky3::test::EngineFault;
 using bucky3::test::FakeDockerEngine;
+using bucky3::test::lines_of;
+using bucky3::test::read_text;
+using bucky3::test::serialize;
+using bucky3::test::StderrCapture;
 namespace fs = std::filesystem;
 
 namespace {
 
 fs::path data_dir() {
-  return fs::path(qgetenv("BUCKY3_SOURCE_DIR").toStdString()) / "tests" / "data" / "docker";
+  return test::fixture_data_dir("docker");
 }
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-std::string number_text(const Number& number) {
-  if (const auto* integer = std::get_if<std::int64_t>(&number))
-    return std::to_string(*integer) + "i";
-  char buffer[64];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, std::get<double>(number));
-  return std::string(buffer, result.ptr);
-}
-
-// One metric per line: "bucket,tag=v,... kind field=1i,field=0.5".
-std::string serialize(const std::vector<Metric>& metrics) {
-  std::string out;
-  for (const auto& metric : metrics) {
-    out += metric.bucket;
-    for (const auto& tag : metric.metadata) out += "," + tag.key + "=" + tag.value;
-    out += " ";
-    out += to_string(metric.kind);
-    out += " ";
-    for (std::size_t i = 0; i < metric.values.size(); ++i) {
-      if (i > 0) out += ",";
-      out += metric.values[i].name + "=" + number_text(metric.values[i].value);
-    }
-    out += "\n";
-  }
-  return out;
-}
-
-QStringList lines_of(const std::string& text) {
-  return QString::fromStdString(text).split('\n', Qt::SkipEmptyParts);
-}
-
-using bucky3::test::StderrCapture;
 
 // Container ids of the docker29-cgroup2-systemd fixture.
 constexpr std::string_view kWebId =
     "4b5e57f6eb2f42b9039b3d1e13929295f231749c510cbe341cd68036d9af97e2";
 constexpr std::string_view kOldId =
     "cba06b5736faf67e54b07b561eae94395e774c517a7d910a54369e1263ccfbd4";
-
-int count_of(const std::string& text, std::string_view what) {
-  int count = 0;
-  for (auto pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1))
-    ++count;
-  return count;
-}
 
 // A fake engine serving one fixture's engine/ folder, and a collector pointed
 // at it and at the fixture's proc/ and sys/.
@@ -150,11 +106,7 @@ class TestDockerStats : public QObject {
     QFETCH(QString, fixture);
     Setup setup(fixture.toStdString());
     const auto got = serialize(setup.collect(true));
-    const auto expected_path = setup.fixture / "expected.txt";
-    if (qEnvironmentVariableIsSet("BUCKY3_UPDATE_GOLDEN")) {
-      std::ofstream(expected_path, std::ios::binary | std::ios::trunc) << got;
-    }
-    QCOMPARE(lines_of(got), lines_of(read_text(expected_path)));
+    QCOMPARE(lines_of(got), lines_of(test::golden_text(setup.fixture / "expected.txt", got)));
   }
 
   // Sized and chunked bodies give the same metrics.

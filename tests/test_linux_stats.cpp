@@ -4,78 +4,33 @@
 #include <unistd.h>
 
 #include <QtTest>
-#include <charconv>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "collectors/linux/collector.h"
 #include "collectors/linux/name_filter.h"
 #include "collectors/linux/procfs.h"
+#include "tests/support/fixture_tree.h"
 #include "tests/support/stderr_capture.h"
 
 using namespace bucky3;
 using namespace bucky3::linux_stats;
+using test::count_of;
+using test::lines_of;
+using test::number_text;
+using test::read_text;
+using test::replace_all;
+using test::StderrCapture;
+using test::write_text;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void write_text(const fs::path& path, std::string_view text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-std::string replace_all(std::string_view text, std::string_view from, std::string_view to) {
-  // Built by appending: std::string::replace trips GCC 12's false -Wrestrict.
-  std::string out;
-  for (auto pos = text.find(from); pos != std::string_view::npos; pos = text.find(from)) {
-    out.append(text.substr(0, pos)).append(to);
-    text.remove_prefix(pos + from.size());
-  }
-  return out.append(text);
-}
-
-std::string number_text(const Number& number) {
-  if (const auto* integer = std::get_if<std::int64_t>(&number)) {
-    return std::to_string(*integer) + "i";
-  }
-  char buffer[64];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, std::get<double>(number));
-  return std::string(buffer, result.ptr);
-}
-
-// One metric per line: "bucket,tag=v,... kind field=1i,field=0.5". Free space
-// and inodes of real temp dirs change while the test runs, so filesystem
-// values print as "?" with their type; filesystem_values_are_statvfs checks them.
+// Filesystem values of real temp dirs change while the test runs, so they print
+// as "?" with their type; filesystem_values_are_statvfs checks them.
 std::string serialize(const std::vector<Metric>& metrics) {
-  std::string out;
-  for (const auto& metric : metrics) {
-    out += metric.bucket;
-    for (const auto& tag : metric.metadata) out += "," + tag.key + "=" + tag.value;
-    out += " ";
-    out += to_string(metric.kind);
-    out += " ";
-    for (std::size_t i = 0; i < metric.values.size(); ++i) {
-      if (i > 0) out += ",";
-      const auto& field = metric.values[i];
-      out += field.name + "=";
-      if (metric.bucket == "system_filesystem") {
-        out += std::holds_alternative<std::int64_t>(field.value) ? "?i" : "?";
-      } else {
-        out += number_text(field.value);
-      }
-    }
-    out += "\n";
-  }
-  return out;
+  return test::serialize(metrics,
+                         [](const Metric& metric) { return metric.bucket == "system_filesystem"; });
 }
 
 // A fixture tree copied into a temp dir, with its mount table (mounts.in)
@@ -86,8 +41,7 @@ struct Fixture {
   fs::path proc;
 
   explicit Fixture(const std::string& name) {
-    const fs::path source =
-        fs::path(qgetenv("BUCKY3_SOURCE_DIR").toStdString()) / "tests" / "data" / "linux" / name;
+    const fs::path source = test::fixture_data_dir("linux") / name;
     root = dir.path().toStdString();
     proc = root / "proc";
     fs::copy(source / "proc", proc, fs::copy_options::recursive);
@@ -109,7 +63,6 @@ struct Fixture {
 
   std::vector<Metric> collect(LinuxOptions options = {}) {
     options.procfs_root = proc.string();
-    options.sysfs_root = (root / "sys").string();
     LinuxCollector collector(std::move(options));
     std::vector<Metric> out;
     collector.collect(0, out);
@@ -120,10 +73,6 @@ struct Fixture {
     return replace_all(serialize(collect(std::move(options))), root.string(), "@ROOT@");
   }
 };
-
-QStringList lines_of(const std::string& text) {
-  return QString::fromStdString(text).split('\n', Qt::SkipEmptyParts);
-}
 
 std::vector<std::string> names_in(const std::vector<Metric>& metrics, std::string_view bucket) {
   std::vector<std::string> names;
@@ -156,16 +105,6 @@ QStringList to_qt(const std::vector<std::string>& names) {
   return out;
 }
 
-using bucky3::test::StderrCapture;
-
-int count_of(const std::string& text, std::string_view what) {
-  int count = 0;
-  for (auto pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1)) {
-    ++count;
-  }
-  return count;
-}
-
 }  // namespace
 
 class TestLinuxStats : public QObject {
@@ -183,12 +122,12 @@ class TestLinuxStats : public QObject {
     QFETCH(QString, fixture);
     Fixture tree(fixture.toStdString());
     const auto actual = tree.collect_text();
-    const fs::path golden = fs::path(qgetenv("BUCKY3_SOURCE_DIR").toStdString()) / "tests" /
-                            "data" / "linux" / fixture.toStdString() / "expected.txt";
-    if (qEnvironmentVariableIsSet("BUCKY3_UPDATE_GOLDEN")) write_text(golden, actual);
+    const fs::path golden =
+        test::fixture_data_dir("linux") / fixture.toStdString() / "expected.txt";
+    const auto expected = test::golden_text(golden, actual);
     QVERIFY2(fs::exists(golden), golden.c_str());
     const auto actual_lines = lines_of(actual);
-    const auto expected_lines = lines_of(read_text(golden));
+    const auto expected_lines = lines_of(expected);
     for (qsizetype i = 0; i < std::min(actual_lines.size(), expected_lines.size()); ++i) {
       QCOMPARE(actual_lines[i], expected_lines[i]);
     }
@@ -404,8 +343,7 @@ class TestLinuxStats : public QObject {
     QVERIFY(!find(first, "system_memory", ""));
     QVERIFY(find(first, "system_activity", ""));
     QCOMPARE(first.size(), second.size());
-    fs::copy_file(fs::path(qgetenv("BUCKY3_SOURCE_DIR").toStdString()) /
-                      "tests/data/linux/debian12-6.18/proc/meminfo",
+    fs::copy_file(test::fixture_data_dir("linux") / "debian12-6.18/proc/meminfo",
                   tree.proc / "meminfo");
     collector.collect(0, third);
     const auto log = capture.text();
