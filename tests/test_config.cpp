@@ -666,6 +666,11 @@ class TestConfig : public QObject {
                                           "t.yaml:1:12: ring_size: must be a size: bytes, or a "
                                           "number with a unit (B, KiB, MiB, GiB, KB, MB, GB), got "
                                           "\"8 MB/s\"");
+    // linux_stats reads nothing from /sys (docs/DEPARTURES.md); docker_stats keeps the key.
+    QTest::newRow("sysfs_root on linux_stats")
+        << QByteArray(mods + "  src:\n    type: linux_stats\n    sysfs_root: /sys\n")
+        << QByteArray(
+               "t.yaml:6:5: modules.src.sysfs_root: unknown linux_stats key; see docs/CONFIG.md");
     QTest::newRow("ring on source")
         << QByteArray(mods + "  src:\n    type: linux_stats\n    ring_size: 1MiB\n")
         << QByteArray(

@@ -12,10 +12,10 @@
 namespace bucky3::linux_stats {
 
 struct LinuxOptions {
+  // Everything is read under it (fixture trees in tests). There is no sysfs_root:
+  // /sys holds nothing that makes a field of DESIGN's buckets more right
+  // (docs/DEPARTURES.md, "linux_stats has no sysfs_root").
   std::string procfs_root = "/proc";
-  // Accepted for fixture trees and symmetry with docker_stats; nothing is read
-  // from /sys yet.
-  std::string sysfs_root = "/sys";
   // Anchored ECMAScript regexes over disk names (/proc/diskstats), filesystem
   // types (/proc/mounts) and interface names (/proc/net/dev). A whitelist, when
   // set, excludes everything it does not match and the blacklist is ignored.

@@ -11,7 +11,6 @@ LinuxOptions linux_options(const config::ModuleConfig& module) {
   const auto& o = module.options;
   LinuxOptions options;
   options.procfs_root = o.get_string("procfs_root");
-  options.sysfs_root = o.get_string("sysfs_root");
   const auto list = [&](const char* key, std::vector<std::string>& out) {
     if (o.has(key)) out = o.get_string_list(key);
   };

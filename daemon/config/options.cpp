@@ -42,8 +42,8 @@ constexpr std::array statsd_schema{
 };
 
 constexpr std::array linux_schema{
+    // No sysfs_root: nothing linux_stats reports comes from /sys (docs/DEPARTURES.md).
     OptionSpec{"procfs_root", K::string, "/proc"},
-    OptionSpec{"sysfs_root", K::string, "/sys"},
     regex_list("disk_whitelist"),
     regex_list("disk_blacklist"),
     regex_list("filesystem_whitelist"),
