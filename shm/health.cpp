@@ -38,13 +38,19 @@ struct AtomicText {
     }
     size.store(static_cast<std::uint32_t>(text.size()), std::memory_order_relaxed);
   }
-  std::string load() const {
+  // A plain copy, taken inside the reader's seqlock window (no allocation there:
+  // the shorter the window, the less often a busy writer makes the reader retry).
+  struct Copy {
+    std::uint32_t size;
     char bytes[Bytes];
+    std::string str() const { return std::string(bytes, std::min<std::size_t>(size, Bytes)); }
+  };
+  void load(Copy& copy) const {
     for (std::size_t i = 0; i < Bytes / 8; ++i) {
       const auto word = words[i].load(std::memory_order_relaxed);
-      std::memcpy(bytes + i * 8, &word, 8);
+      std::memcpy(copy.bytes + i * 8, &word, 8);
     }
-    return std::string(bytes, std::min<std::size_t>(size.load(std::memory_order_relaxed), Bytes));
+    copy.size = size.load(std::memory_order_relaxed);
   }
 };
 
@@ -131,10 +137,11 @@ class SeqWriter {
   std::uint32_t begin_;
 };
 
-// Reader side: retries until a copy is not overlapped by a write. After many
-// tries (a writer that died mid-update and was not restarted) takes the last copy.
+// Reader side: retries until a copy is not overlapped by a write (true). After
+// many tries (a writer that died mid-update and was not restarted, or one that
+// stalls or writes without pause) takes the last copy and says it may be torn (false).
 template <class Read>
-void read_consistent(const std::atomic<std::uint32_t>& seq, Read read) {
+bool read_consistent(const std::atomic<std::uint32_t>& seq, Read read) {
   for (int attempt = 0; attempt < 10000; ++attempt) {
     // acquire: pairs with the writer's release store of the even value.
     const auto before = seq.load(std::memory_order_acquire);
@@ -145,9 +152,10 @@ void read_consistent(const std::atomic<std::uint32_t>& seq, Read read) {
     read();
     // acquire fence: our field loads happen before the second sequence load.
     std::atomic_thread_fence(std::memory_order_acquire);
-    if (seq.load(std::memory_order_relaxed) == before) return;
+    if (seq.load(std::memory_order_relaxed) == before) return true;
   }
   read();
+  return false;
 }
 
 std::string_view fixed_name(const char (&bytes)[name_bytes]) {
@@ -321,7 +329,7 @@ HealthSnapshot HealthBlock::snapshot(std::size_t slot) const {
   HealthSnapshot snap;
   snap.name = std::string(fixed_name(s.name));
   snap.type = std::string(fixed_name(s.type));
-  read_consistent(s.process_seq, [&] {
+  bool consistent = read_consistent(s.process_seq, [&] {
     snap.pid = s.pid.load(std::memory_order_relaxed);
     snap.state = static_cast<ModuleState>(s.state.load(std::memory_order_relaxed));
     snap.start_time_ms = s.start_time_ms.load(std::memory_order_relaxed);
@@ -334,17 +342,30 @@ HealthSnapshot HealthBlock::snapshot(std::size_t slot) const {
   for (std::size_t i = 0; i < counter_count; ++i) {
     snap.counters[i] = s.counters[i].load(std::memory_order_relaxed);
   }
-  read_consistent(s.errors_seq, [&] {
-    snap.errors.clear();
-    const auto total = s.errors_total.load(std::memory_order_relaxed);
+  // Copied word by word inside the seqlock window, turned into strings after it.
+  struct EntryCopy {
+    std::int64_t time_ms;
+    decltype(ErrorEntry::reason)::Copy reason;
+    decltype(ErrorEntry::text)::Copy text;
+  };
+  EntryCopy entries[health_error_slots];
+  std::uint64_t total = 0;
+  consistent &= read_consistent(s.errors_seq, [&] {
+    total = s.errors_total.load(std::memory_order_relaxed);
     const auto kept = std::min<std::uint64_t>(total, health_error_slots);
-    snap.errors_total = total;
-    for (auto i = total - kept; i < total; ++i) {
-      const auto& entry = s.errors[i % health_error_slots];
-      snap.errors.push_back(
-          {entry.time_ms.load(std::memory_order_relaxed), entry.reason.load(), entry.text.load()});
+    for (std::uint64_t k = 0; k < kept; ++k) {
+      const auto& entry = s.errors[(total - kept + k) % health_error_slots];
+      entries[k].time_ms = entry.time_ms.load(std::memory_order_relaxed);
+      entry.reason.load(entries[k].reason);
+      entry.text.load(entries[k].text);
     }
   });
+  snap.errors_total = total;
+  const auto kept = std::min<std::uint64_t>(total, health_error_slots);
+  snap.errors.reserve(kept);
+  for (std::uint64_t k = 0; k < kept; ++k)
+    snap.errors.push_back({entries[k].time_ms, entries[k].reason.str(), entries[k].text.str()});
+  snap.torn = !consistent;
   return snap;
 }
 

@@ -71,6 +71,10 @@ struct HealthSnapshot {
   };
   std::vector<Error> errors;       // oldest first, at most 16
   std::uint64_t errors_total = 0;  // errors ever recorded in this slot
+  // The process facts or the errors were still being written after every retry
+  // (a writer that died mid-update, or one stalled or writing without pause):
+  // they are the last copy taken and may mix two updates. Never true otherwise.
+  bool torn = false;
 };
 
 class HealthBlock {

@@ -1,11 +1,15 @@
 // tests/test_health.cpp — the health block: slots, supervisor and module fields,
 // the error ring, layout checks, and snapshots taken while another process writes.
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <QtTest>
+#include <atomic>
 #include <cstring>
+#include <new>
 
 #include "shm/health.h"
 
@@ -174,13 +178,22 @@ void TestHealth::module_in_another_process_writes_its_slot() {
 
 void TestHealth::snapshots_are_consistent_while_written() {
   // A writer process stores errors whose reason and text carry the same number,
-  // and process facts that agree with each other; the reader never sees a mix.
+  // and process facts that agree with each other, without pause, until the
+  // reader has taken 20,000 snapshots while it was writing (no timing assumption:
+  // the writer runs until told to stop). A snapshot not marked torn never shows
+  // a mix; a torn one (the reader gave up after its retries) is only counted.
   auto block = HealthBlock::create(test_instance(), modules(), std::nullopt);
+  void* shared = mmap(nullptr, sizeof(std::atomic<int>), PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  QVERIFY(shared != MAP_FAILED);
+  auto* stop = new (shared) std::atomic<int>(0);
   const pid_t writer = fork();
   if (writer == 0) {
     try {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
       auto mine = HealthBlock::open(test_instance(), Access::read_write);
-      for (int i = 1; i <= 200000; ++i) {
+      // acquire: pairs with the reader's release store; nothing else is ordered by it.
+      for (int i = 1; i < 1'000'000'000 && stop->load(std::memory_order_acquire) == 0; ++i) {
         const auto n = std::to_string(i);
         mine.record_error(0, i, "reason " + n, "text " + n + std::string(i % 150, '.') + n);
         mine.set_process(0, i, ModuleState::running, i, static_cast<std::uint32_t>(i));
@@ -190,24 +203,49 @@ void TestHealth::snapshots_are_consistent_while_written() {
       _exit(3);
     }
   }
-  int inconsistent = 0, snapshots = 0;
-  for (;;) {
-    const auto snap = block.snapshot(0);
-    ++snapshots;
-    if (snap.pid != snap.start_time_ms || std::uint32_t(snap.pid) != snap.restarts) ++inconsistent;
+  const auto mixed = [](const HealthSnapshot& snap) {
+    int bad = 0;
+    if (snap.pid != snap.start_time_ms || std::uint32_t(snap.pid) != snap.restarts) ++bad;
     std::int64_t previous = 0;
     for (const auto& e : snap.errors) {
       const auto n = std::to_string(e.time_ms);
       if (e.reason != "reason " + n ||
           e.text != "text " + n + std::string(e.time_ms % 150, '.') + n || e.time_ms <= previous) {
-        ++inconsistent;
+        ++bad;
       }
       previous = e.time_ms;
     }
-    if (snap.pid == 200000 && snap.errors_total == 200000) break;
+    return bad;
+  };
+  int inconsistent = 0, while_writing = 0, checked = 0, torn = 0;
+  bool writer_alive = true;
+  while (while_writing < 20000) {
+    const auto snap = block.snapshot(0);
+    if (snap.pid > 0) ++while_writing;  // the writer started and writes until told to stop
+    if (snap.torn) {
+      ++torn;
+    } else {
+      ++checked;
+      inconsistent += mixed(snap);
+    }
+    if (snap.pid == 0 && waitpid(writer, nullptr, WNOHANG) == writer) {
+      writer_alive = false;  // died before writing: the QVERIFY below fails
+      break;
+    }
   }
+  QVERIFY(writer_alive);
+  // release: pairs with the writer's acquire load.
+  stop->store(1, std::memory_order_release);
   QCOMPARE(wait_exit(writer), 0);
-  QVERIFY(snapshots > 1);
+  const auto last = block.snapshot(0);
+  munmap(shared, sizeof(std::atomic<int>));
+  qInfo("%d snapshots while written: %d checked, %d torn; last write %d", while_writing, checked,
+        torn, last.pid);
+  QVERIFY(!last.torn);
+  QCOMPARE(mixed(last), 0);
+  QVERIFY(last.pid > 0);
+  QCOMPARE(last.errors_total, std::uint64_t(last.pid));
+  QVERIFY(checked > 0);
   QCOMPARE(inconsistent, 0);
 }
 
