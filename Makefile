@@ -53,9 +53,9 @@ asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS) $(if $(ASAN_LABELS),--target $$(cd $(ASAN_BUILD) && ctest -N -L '$(ASAN_LABELS)' | sed -n 's/^ *Test *#[0-9]*: \(.*\)$$/test_\1/p'))
 
 # ASAN_LABELS= (empty) runs the whole suite (unit, integration, peer) under
-# ASan+UBSan; the default, unit, is what CI runs until the whole suite has been
-# timed within the CI budget (docs/RELIABILITY.md). Leak suppressions, each
-# explained: scripts/sanitizers/lsan.supp.
+# ASan+UBSan, as CI does (.ci/run; timed in docs/RELIABILITY.md, "CI time"); the
+# default, unit, is the quick local run. Leak suppressions, each explained:
+# scripts/sanitizers/lsan.supp.
 asan-test: asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/sanitizers/lsan.supp:print_suppressions=0 \

@@ -9,7 +9,7 @@
 #                 [--out DIR]        (env: BUCKY3, BENCH, BUCKY3_BUILD_DIR)
 #
 # Writes DIR/soak.csv (one row per sample), DIR/summary.txt and, when gnuplot is
-# installed, DIR/soak.png. Exits 0 when every process grew less than the bound and
+# installed, DIR/soak.png (bench/soak-plot.sh, which also replots a CSV). Exits 0 when every process grew less than the bound and
 # nothing was lost, 1 when not, 2 when a step failed (it says which and why).
 # The CI runs `--minutes 2.5 --warmup 1.5 --max-growth-percent 25` (make soak-ci); docs/RELIABILITY.md
 # has a 30-minute run. Traffic goes to 127.0.0.1 only.
@@ -189,24 +189,8 @@ PY
 status=${status:-0}
 cat "$out/summary.txt"
 if command -v gnuplot > /dev/null; then
-  gnuplot <<GP || echo "soak: gnuplot failed; the CSV is there" >&2
-set terminal pngcairo size 1000,600 noenhanced
-set output "$out/soak.png"
-set datafile separator ","
-set key autotitle columnhead outside bottom center horizontal
-set title "bucky3 soak: $rate StatsD lines/s, default pipeline, RSS per process (left), ring fill (right)"
-set xlabel "minutes"
-set ylabel "RSS (MiB)"
-set y2label "ring fill (%)"
-set y2tics
-set ytics nomirror
-set grid
-plot "$out/soak.csv" using (\$1/60):(\$11/1024) with lines lw 2 title "statsd_server", \
-     "" using (\$1/60):(\$14/1024) with lines lw 2 title "linux_stats", \
-     "" using (\$1/60):(\$17/1024) with lines lw 2 title "prometheus_exporter", \
-     "" using (\$1/60):(\$8/1024) with lines lw 2 title "supervisor", \
-     "" using (\$1/60):6 axes x1y2 with lines lw 1 dt 2 title "ring fill statsd->exporter"
-GP
-  [ -f "$out/soak.png" ] && echo "soak: plot in $out/soak.png" >&2
+  bash "$here/soak-plot.sh" "$out/soak.csv" "$out/soak.png" --warmup "$warmup" \
+    --title "bucky3 soak: $rate StatsD lines/s, default pipeline, RSS per process (left), ring fill (right)" ||
+    echo "soak: plotting failed; the CSV is there" >&2
 fi
 exit "$status"

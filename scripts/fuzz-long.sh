@@ -27,7 +27,7 @@ fi
 [ ${#names[@]} -gt 0 ] || { echo "fuzz-long: no fuzz_* in $bin (make fuzz)" >&2; exit 2; }
 report=$(mktemp)
 failed=0
-printf '%-24s %12s %10s %8s %s\n' target executions exec/s corpus findings > "$report"
+printf '%-24s %12s %10s %8s %8s %s\n' target executions exec/s corpus skipped findings > "$report"
 for name in "${names[@]}"; do
   fuzzer=$bin/fuzz_$name corpus=$root/fuzz/corpus/$name findings=$root/fuzz/findings/$name
   [ -x "$fuzzer" ] || { echo "fuzz-long: $fuzzer not built" >&2; exit 2; }
@@ -39,6 +39,8 @@ for name in "${names[@]}"; do
     -artifact_prefix="$findings/" "$work" "$corpus" > "$work.log" 2>&1 || status=$?
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work.log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work.log" | tail -1)
+  # Inputs a harness skipped because it failed itself (e.g. http_request's connect()).
+  skipped=$(grep -c 'harness could not' "$work.log" || true)
   if [ -n "$merge" ]; then
     # Keep the seeds and add only what brings new coverage.
     "$fuzzer" -merge=1 "$corpus" "$work" > /dev/null 2>&1 || true
@@ -49,7 +51,7 @@ for name in "${names[@]}"; do
     failed=1
     tail -30 "$work.log" >&2
   fi
-  printf '%-24s %12s %10s %8s %s\n' "$name" "${executions:-?}" "${rate:-?}" "$(ls "$corpus" | wc -l)" \
+  printf '%-24s %12s %10s %8s %8s %s\n' "$name" "${executions:-?}" "${rate:-?}" "$(ls "$corpus" | wc -l)" "$skipped" \
     "$([ "$found" -gt 0 ] && echo "$found in fuzz/findings/$name" || echo none)" >> "$report"
   rm -rf "$work" "$work.log"
 done

@@ -604,7 +604,9 @@ class TestE2ePush : public QObject {
     const auto health = health_snapshot(agent.instance, "carbon");
     QVERIFY(health && health->restarts == 0);
     QVERIFY(health->counters[std::size_t(bucky3::shm::Counter::retries)] > 0);
-    QVERIFY2(rss_anon_kib(module) < 32 * 1024, std::to_string(rss_anon_kib(module)).c_str());
+    // ASan's shadow memory and quarantine add tens of MiB (40 MiB seen): its own bound.
+    QVERIFY2(rss_anon_kib(module) < (kAsan ? 96 : 32) * 1024,
+             std::to_string(rss_anon_kib(module)).c_str());
   }
 
   // VictoriaMetrics takes both protocols: a second, independent real receiver.
@@ -764,8 +766,12 @@ class TestE2ePush : public QObject {
              carbon_health->errors.back().text.c_str());
     const auto influx_health = health_snapshot(agent.instance, "influx_http");
     QVERIFY(influx_health && !influx_health->errors.empty());
-    QVERIFY2(influx_health->errors.back().text.find("timed out") != std::string::npos,
-             influx_health->errors.back().text.c_str());
+    // Whichever request times out first: a write ("... timed out after ...") or,
+    // on a slower run (ASan), the setup request ("... closed due to a timeout").
+    const auto& influx_error = influx_health->errors.back().text;
+    QVERIFY2(influx_error.find("timed out") != std::string::npos ||
+                 influx_error.find("due to a timeout") != std::string::npos,
+             influx_error.c_str());
     QCOMPARE(influx_health->counters[std::size_t(bucky3::shm::Counter::metrics_out)],
              std::uint64_t(0));
     // The retry goes on a new connection (after the backoff).
@@ -820,7 +826,9 @@ class TestE2ePush : public QObject {
                      ", influx_http " + std::to_string(peak(influx_rss)) + " over " +
                      std::to_string(carbon_rss.size()) + " samples";
     qInfo("%s", rss.c_str());
-    QVERIFY2(peak(carbon_rss) < 32 * 1024 && peak(influx_rss) < 32 * 1024, rss.c_str());
+    // ASan's shadow memory and quarantine: its own bound (59 MiB peak seen).
+    const std::uint64_t bound_kib = (kAsan ? 96 : 32) * 1024;
+    QVERIFY2(peak(carbon_rss) < bound_kib && peak(influx_rss) < bound_kib, rss.c_str());
   }
 };
 
