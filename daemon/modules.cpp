@@ -13,6 +13,7 @@
 #include "exporters/carbon/module.h"
 #include "exporters/debug/module.h"
 #include "exporters/influxdb/module.h"
+#include "exporters/influxdb/options.h"
 #include "exporters/prometheus/module.h"
 #include "exporters/remote_write/module.h"
 #include "exporters/remote_write/options.h"
@@ -35,7 +36,7 @@ constexpr std::array<ModuleType, 8> kModules{{
     {"linux_stats", &linux_stats::run_linux_stats},
     {"docker_stats", &docker::run_docker_stats},
     {"prometheus_exporter", &prometheus::run_prometheus_exporter},
-    {"influxdb_client", &influxdb::run_influxdb_client},
+    {"influxdb_client", &influxdb::run_influxdb_client, &influxdb::check_influxdb_client},
     {"carbon_client", &carbon::run_carbon_client},
     {"remote_write_client", &remote_write::run_remote_write_client,
      &remote_write::check_remote_write_client},

@@ -836,18 +836,7 @@ class TestConfig : public QObject {
                "host, like \"http://127.0.0.1:9090/api/v1/write\", got \"http://u:p@h/\"");
     // headers, basic_auth and bearer_token are the module's own checks:
     // tests/test_remote_write_options.cpp.
-    QTest::newRow("influxdb token with a 1.x key")
-        << QByteArray(
-               "modules:\n  i:\n    type: influxdb_client\n    remote_hosts: [h]\n"
-               "    token: t\n    org: o\n    influx_bucket: b\n    database: d\n")
-        << QByteArray(
-               "t.yaml:8:5: modules.i.database: is an InfluxDB 1.x key; with token (2.x) use org "
-               "and influx_bucket");
-    QTest::newRow("influxdb token without bucket")
-        << QByteArray(
-               "modules:\n  i:\n    type: influxdb_client\n    remote_hosts: [h]\n"
-               "    token: t\n    org: o\n")
-        << QByteArray("t.yaml:3:5: modules.i.token: needs org and influx_bucket (InfluxDB 2.x)");
+    // token vs the 1.x keys is the module's own check: tests/test_influxdb_options.cpp.
     QTest::newRow("udp payload range")
         << QByteArray(
                "modules:\n  i:\n    type: influxdb_client\n    remote_hosts: [h]\n"

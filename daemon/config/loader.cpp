@@ -729,20 +729,6 @@ class Loader {
         const std::string p = join(path, spec.key);
         module.options.set(spec.key, option(spec, YAML::Load(std::string(spec.default_yaml)), p));
       }
-      if (module.type == "influxdb_client" && module.options.has("token")) {
-        // InfluxDB 2.x (token) and 1.x (database, retention policy, user) are
-        // two APIs; a key of the other one would be silently ignored.
-        for (const auto& e : body) {
-          if (e.key == "database" || e.key == "retention_policy" || e.key == "username" ||
-              e.key == "password") {
-            fail(e.key_node, join(path, e.key),
-                 "is an InfluxDB 1.x key; with token (2.x) use org and influx_bucket");
-          }
-        }
-        if (!module.options.has("org") || !module.options.has("influx_bucket")) {
-          fail(m.value, join(path, "token"), "needs org and influx_bucket (InfluxDB 2.x)");
-        }
-      }
       if (check_) {
         module.node = to_node(m.value, path);
         check_(module);
