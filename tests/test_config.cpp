@@ -11,6 +11,7 @@
 
 #include "daemon/config/config.h"
 #include "daemon/config/interpolate.h"
+#include "tests/support/config_error.h"
 
 using namespace bucky3::config;
 
@@ -33,12 +34,7 @@ Config load(const QByteArray& yaml) {
 }
 
 std::string error_of(const QByteArray& yaml) {
-  try {
-    load(yaml);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(loaded without error)";
+  return bucky3::test::config_error_of(yaml);
 }
 
 QByteArray minimal(const QByteArray& module_body) {

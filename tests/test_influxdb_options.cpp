@@ -5,6 +5,7 @@
 
 #include "daemon/config/config.h"
 #include "exporters/influxdb/options.h"
+#include "tests/support/config_error.h"
 
 using namespace bucky3::config;
 using bucky3::influxdb::check_influxdb_client;
@@ -17,12 +18,7 @@ void check(const ModuleConfig& module) {
 }
 
 std::string error_of(const QByteArray& yaml, const ModuleCheck& with = check) {
-  try {
-    load_config_text(std::string_view(yaml.constData(), yaml.size()), "t.yaml", with);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(loaded without error)";
+  return bucky3::test::config_error_of(yaml, with);
 }
 
 const QByteArray kModule = "modules:\n  i:\n    type: influxdb_client\n    remote_hosts: [h]\n";

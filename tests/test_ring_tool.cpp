@@ -96,13 +96,36 @@ struct Agent : AgentProcess {
   }
 };
 
-// Starts `bucky3-ring dump --ring sink -o path` on `instance`; true once the file has its header.
+// Starts `bucky3-ring dump --ring sink -o path` (plus `extra`) on `instance`; true
+// once the file has its header.
 bool start_sink_dump(Process& dump, const std::string& instance, const std::string& path,
-                     const TempDir& dir) {
-  dump.start({ring_binary(), "dump", "--ring", "sink", "-o", path, "--instance", instance},
-             dir.path());
+                     const TempDir& dir, const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> argv{ring_binary(), "dump", "--ring", "sink", "-o", path};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.insert(argv.end(), {"--instance", instance});
+  dump.start(argv, dir.path());
   return poll_until(
       [&] { return std::filesystem::exists(path) && std::filesystem::file_size(path) > 0; }, 10s);
+}
+
+// One encoded batch of `count` stats_counters metrics named `name`, count 1.
+std::vector<std::byte> counter_batch(const std::string& name, std::size_t count = 1) {
+  std::vector<bucky3::Metric> metrics(count);
+  for (auto& m : metrics) {
+    m.bucket = "stats_counters";
+    m.metadata = {{"name", name}};
+    m.values = {{"count", 1.0}};
+  }
+  std::vector<std::byte> record;
+  bucky3::shm::encode_batch(metrics, record);
+  return record;
+}
+
+// True while `pid` is stopped (SIGSTOP): state T in /proc/<pid>/stat.
+bool is_stopped(pid_t pid) {
+  const auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'T';
 }
 
 }  // namespace
@@ -430,22 +453,12 @@ class TestRingTool : public QObject {
     const auto path = dir.path() + "/gap.b3dump";
     Process dump;
     QVERIFY(start_sink_dump(dump, instance, path, dir));
-    std::vector<bucky3::Metric> metrics(1);
-    metrics[0].bucket = "stats_counters";
-    metrics[0].metadata = {{"name", "gap"}};
-    metrics[0].values = {{"count", 1.0}};
-    std::vector<std::byte> record;
-    shm::encode_batch(metrics, record);
+    const auto record = counter_batch("gap");
     shm::RingWriter old_writer(old_segment, 0);
     QVERIFY(old_writer.try_write(record));
     QVERIFY(old_writer.try_write(record));
-    const auto stopped = [&] {
-      const auto stat = read_file("/proc/" + std::to_string(dump.pid()) + "/stat");
-      const auto paren = stat.rfind(')');
-      return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'T';
-    };
     dump.signal(SIGSTOP);
-    QVERIFY(poll_until(stopped, 10s));
+    QVERIFY(poll_until([&] { return is_stopped(dump.pid()); }, 10s));
     QVERIFY(old_writer.try_write(record));  // only in the old mapping now
     auto new_segment = shm::DestinationSegment::create(instance, "sink", {"src"}, options);
     shm::RingWriter new_writer(new_segment, 0);
@@ -504,14 +517,7 @@ class TestRingTool : public QObject {
     // refilled far faster than an observer polling every millisecond can follow.
     shm::RingWriter writer(segment, 0);
     shm::RingReader reader(segment, 0);
-    std::vector<bucky3::Metric> metrics(3);
-    for (auto& m : metrics) {
-      m.bucket = "stats_counters";
-      m.metadata = {{"name", "lap"}};
-      m.values = {{"count", 1.0}};
-    }
-    std::vector<std::byte> record;
-    shm::encode_batch(metrics, record);
+    const auto record = counter_batch("lap", 3);
     std::uint64_t written = 0;
     const auto end = std::chrono::steady_clock::now() + 1500ms;
     while (std::chrono::steady_clock::now() < end) {
@@ -653,12 +659,7 @@ class TestRingTool : public QObject {
     TempDir dir;
     Process tail;
     tail.start({ring_binary(), "tail", "--instance", instance}, dir.path());
-    std::vector<bucky3::Metric> metrics(1);
-    metrics[0].bucket = "stats_counters";
-    metrics[0].metadata = {{"name", "appearing"}};
-    metrics[0].values = {{"count", 1.0}};
-    std::vector<std::byte> record;
-    shm::encode_batch(metrics, record);
+    const auto record = counter_batch("appearing");
     shm::RingWriter first_writer(first, 0);
     // tail starts at the write position: write until it has mapped and shown one.
     QVERIFY2(poll_until(
@@ -697,25 +698,10 @@ class TestRingTool : public QObject {
     TempDir dir;
     const auto path = dir.path() + "/two.b3dump";
     Process dump;
-    dump.start({ring_binary(), "dump", "--ring", "sink", "--batches", "2", "-o", path, "--instance",
-                instance},
-               dir.path());
-    QVERIFY(poll_until(
-        [&] { return std::filesystem::exists(path) && std::filesystem::file_size(path) > 0; },
-        10s));
-    const auto stopped = [&] {
-      const auto stat = read_file("/proc/" + std::to_string(dump.pid()) + "/stat");
-      const auto paren = stat.rfind(')');
-      return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'T';
-    };
+    QVERIFY(start_sink_dump(dump, instance, path, dir, {"--batches", "2"}));
     dump.signal(SIGSTOP);
-    QVERIFY(poll_until(stopped, 10s));
-    std::vector<bucky3::Metric> metrics(1);
-    metrics[0].bucket = "stats_counters";
-    metrics[0].metadata = {{"name", "exact"}};
-    metrics[0].values = {{"count", 1.0}};
-    std::vector<std::byte> record;
-    shm::encode_batch(metrics, record);
+    QVERIFY(poll_until([&] { return is_stopped(dump.pid()); }, 10s));
+    const auto record = counter_batch("exact");
     shm::RingWriter old_writer(old_segment, 0);
     for (int i = 0; i < 4; ++i) QVERIFY(old_writer.try_write(record));
     auto new_segment = shm::DestinationSegment::create(instance, "sink", {"src"}, options);

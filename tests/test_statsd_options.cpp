@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "collectors/statsd/options.h"
+#include "tests/support/config_error.h"
 
 using namespace bucky3;
 using namespace bucky3::config;
@@ -24,12 +25,7 @@ void check(const ModuleConfig& module) {
 }
 
 std::string error_of(const QByteArray& yaml) {
-  try {
-    load_config_text(std::string_view(yaml.constData(), yaml.size()), "t.yaml", check);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "no error";
+  return bucky3::test::config_error_of(yaml, check);
 }
 
 }  // namespace

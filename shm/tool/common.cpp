@@ -217,6 +217,23 @@ std::optional<std::pair<dev_t, ino_t>> file_identity(const std::string& path) {
   return std::make_pair(st.st_dev, st.st_ino);
 }
 
+// Maps destination segment `name` read-only if /dev/shm still holds the file
+// `identity` names once it is mapped; nullptr while it is being created (magic not
+// stored yet), not ours to read, or replaced in between: the next check retries.
+std::unique_ptr<shm::DestinationSegment> open_if_still(const std::string& instance,
+                                                       const std::string& name,
+                                                       const std::pair<dev_t, ino_t>& identity) {
+  std::unique_ptr<shm::DestinationSegment> segment;
+  try {
+    segment = std::make_unique<shm::DestinationSegment>(
+        shm::DestinationSegment::open(instance, name, shm::Access::read_only));
+  } catch (const shm::ShmError&) {
+    return nullptr;
+  }
+  if (file_identity(shm_path(instance, name)) != identity) return nullptr;
+  return segment;
+}
+
 }  // namespace
 
 void RingSet::add_rings(Segment& entry) {
@@ -280,6 +297,25 @@ std::vector<RingSet::Ring> RingSet::rings() const {
   return out;
 }
 
+std::string RingSet::follow_from_now(Segment& entry, const Handlers& handlers,
+                                     std::string_view opened) {
+  const auto first = rings_.size();
+  add_rings(entry);
+  std::uint64_t missed = 0;
+  for (auto i = first; i < rings_.size(); ++i) {
+    const auto& ring = *rings_[i];
+    missed += ring.accounted;
+    if (handlers.reopened) {
+      handlers.reopened(ring.destination, ring.source, ring.accounted,
+                        ring.segment->ring_stats(ring.index).bytes_written);
+    }
+  }
+  std::string said;
+  if (rings_.size() == first) said = ", which has no ring of source " + source_.value_or("");
+  return said + "; " + std::to_string(missed) + " records published before it was " +
+         std::string(opened) + " are missed";
+}
+
 void RingSet::check_recreated(const Handlers& handlers) {
   for (auto& entry : segments_) {
     const auto path = shm_path(instance_, entry->destination);
@@ -293,15 +329,8 @@ void RingSet::check_recreated(const Handlers& handlers) {
       continue;
     }
     if (identity->first == entry->device && identity->second == entry->inode) continue;
-    std::unique_ptr<shm::DestinationSegment> fresh;
-    try {
-      fresh = std::make_unique<shm::DestinationSegment>(
-          shm::DestinationSegment::open(instance_, entry->destination, shm::Access::read_only));
-    } catch (const shm::ShmError&) {
-      continue;  // still being created (magic not stored yet): the next check retries
-    }
-    // The file we mapped must be the one we stat'ed; else retry at the next check.
-    if (file_identity(path) != identity) continue;
+    auto fresh = open_if_still(instance_, entry->destination, *identity);
+    if (!fresh) continue;
     // What the old segment still holds (its producers are gone) comes first.
     while (poll_rings(handlers, SIZE_MAX, entry.get()) > 0) {
     }
@@ -310,22 +339,9 @@ void RingSet::check_recreated(const Handlers& handlers) {
     std::tie(entry->device, entry->inode) = *identity;
     entry->gone = false;
     ++reopens_;
-    const auto first = rings_.size();
-    add_rings(*entry);
-    std::uint64_t missed = 0;
-    for (auto i = first; i < rings_.size(); ++i) {
-      const auto& ring = *rings_[i];
-      const auto stats = ring.segment->ring_stats(ring.index);
-      missed += ring.accounted;
-      if (handlers.reopened) {
-        handlers.reopened(ring.destination, ring.source, ring.accounted, stats.bytes_written);
-      }
-    }
     std::cerr << "bucky3-ring: " << command_ << ": " << path
-              << " was recreated (agent restarted): following the new segment";
-    if (rings_.size() == first)
-      std::cerr << ", which has no ring of source " << source_.value_or("");
-    std::cerr << "; " << missed << " records published before it was re-opened are missed\n";
+              << " was recreated (agent restarted): following the new segment"
+              << follow_from_now(*entry, handlers, "re-opened") << '\n';
   }
 }
 
@@ -338,32 +354,15 @@ void RingSet::check_new_destinations(const Handlers& handlers) {
     const auto path = shm_path(instance_, name);
     const auto identity = file_identity(path);
     if (!identity) continue;
+    auto mapping = open_if_still(instance_, name, *identity);
+    if (!mapping) continue;
     auto entry = std::make_unique<Segment>();
     entry->destination = name;
-    try {
-      entry->mapping = std::make_unique<shm::DestinationSegment>(
-          shm::DestinationSegment::open(instance_, name, shm::Access::read_only));
-    } catch (const shm::ShmError&) {
-      continue;  // still being created, or not ours to read: the next check retries
-    }
-    if (file_identity(path) != identity) continue;
+    entry->mapping = std::move(mapping);
     std::tie(entry->device, entry->inode) = *identity;
-    const auto first = rings_.size();
-    add_rings(*entry);
-    std::uint64_t missed = 0;
-    for (auto i = first; i < rings_.size(); ++i) {
-      const auto& ring = *rings_[i];
-      missed += ring.accounted;
-      if (handlers.reopened) {
-        handlers.reopened(ring.destination, ring.source, ring.accounted,
-                          ring.segment->ring_stats(ring.index).bytes_written);
-      }
-    }
     std::cerr << "bucky3-ring: " << command_ << ": " << path
-              << " is a new destination (agent restarted with another config?): following it";
-    if (rings_.size() == first)
-      std::cerr << ", which has no ring of source " << source_.value_or("");
-    std::cerr << "; " << missed << " records published before it was opened are missed\n";
+              << " is a new destination (agent restarted with another config?): following it"
+              << follow_from_now(*entry, handlers, "opened") << '\n';
     segments_.push_back(std::move(entry));
   }
 }

@@ -112,6 +112,10 @@ class RingSet {
   struct State;
   struct Segment;
   void add_rings(Segment& segment);
+  // add_rings(), then `reopened` for what each new ring got before we mapped it;
+  // returns the end of the stderr line: "; N records published before it was
+  // <opened> are missed" (after ", which has no ring of source S" if none matched).
+  std::string follow_from_now(Segment& segment, const Handlers& handlers, std::string_view opened);
   std::size_t poll_rings(const Handlers& handlers, std::size_t limit, const Segment* only);
   void check_recreated(const Handlers& handlers);
   void check_new_destinations(const Handlers& handlers);
