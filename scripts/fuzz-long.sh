@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # scripts/fuzz-long.sh — long libFuzzer runs, every target (or the ones named),
-# each for SECONDS, growing its corpus in fuzz/corpus/<name>/ (merged, so only
-# inputs that add coverage are kept), with a report of executions and findings.
+# each for SECONDS, growing its corpus in fuzz/corpus/<name>/found/ (merged, so only
+# inputs that add coverage are kept; the hand-written seeds stay at the top of
+# fuzz/corpus/<name>/, where tests may check they are valid inputs), with a report
+# of executions and findings. libFuzzer reads a corpus directory recursively.
 #
 #   scripts/fuzz-long.sh [--seconds 600] [--bin build-fuzz/bin] [--no-merge] [NAME...]
 #
@@ -42,8 +44,9 @@ for name in "${names[@]}"; do
   # Inputs a harness skipped because it failed itself (e.g. http_request's connect()).
   skipped=$(grep -c 'harness could not' "$work.log" || true)
   if [ -n "$merge" ]; then
-    # Keep the seeds and add only what brings new coverage.
-    "$fuzzer" -merge=1 "$corpus" "$work" > /dev/null 2>&1 || true
+    # Keep the seeds and add, under found/, only what brings new coverage.
+    mkdir -p "$corpus/found"
+    "$fuzzer" -merge=1 "$corpus/found" "$work" > /dev/null 2>&1 || true
   fi
   found=$(find "$findings" -type f | wc -l)
   [ "$found" -eq 0 ] && rmdir "$findings" 2> /dev/null || true
@@ -51,7 +54,7 @@ for name in "${names[@]}"; do
     failed=1
     tail -30 "$work.log" >&2
   fi
-  printf '%-24s %12s %10s %8s %8s %s\n' "$name" "${executions:-?}" "${rate:-?}" "$(ls "$corpus" | wc -l)" "$skipped" \
+  printf '%-24s %12s %10s %8s %8s %s\n' "$name" "${executions:-?}" "${rate:-?}" "$(find "$corpus" -type f | wc -l)" "$skipped" \
     "$([ "$found" -gt 0 ] && echo "$found in fuzz/findings/$name" || echo none)" >> "$report"
   rm -rf "$work" "$work.log"
 done
