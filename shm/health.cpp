@@ -18,7 +18,7 @@ namespace bip = boost::interprocess;
 
 namespace {
 
-constexpr std::uint32_t health_layout_version = 2;  // 2: counter retries
+constexpr std::uint32_t health_layout_version = 3;  // 2: counter retries; 3: named values
 
 // A short string stored as relaxed atomic words: torn only as a whole string,
 // which the seqlock around it detects.
@@ -60,6 +60,11 @@ struct ErrorEntry {
   AtomicText<health_error_text_bytes> text;
 };
 
+struct ValueEntry {
+  AtomicText<health_value_name_bytes> name;
+  std::atomic<std::int64_t> value;
+};
+
 struct HealthSlot {
   char name[name_bytes];  // set by create(), never changed
   char type[name_bytes];
@@ -78,6 +83,13 @@ struct HealthSlot {
   alignas(64) std::atomic<std::uint32_t> errors_seq;
   std::atomic<std::uint64_t> errors_total;
   ErrorEntry errors[health_error_slots];
+  // The module's named values (set_values). values_seq guards the count, the
+  // number offered, the time and the entries, as process_seq does.
+  alignas(64) std::atomic<std::uint32_t> values_seq;
+  std::atomic<std::uint32_t> values_count;    // entries in use, at most 64
+  std::atomic<std::uint32_t> values_offered;  // values the module offered
+  std::atomic<std::int64_t> values_time_ms;   // when written, 0 never
+  ValueEntry values[health_value_slots];
 };
 
 struct HealthHeader {
@@ -96,14 +108,22 @@ static_assert(sizeof(AtomicText<health_error_text_bytes>) == 208);
 static_assert(sizeof(ErrorEntry) == 288 && alignof(ErrorEntry) == 8);
 static_assert(offsetof(ErrorEntry, time_ms) == 0 && offsetof(ErrorEntry, reason) == 8 &&
               offsetof(ErrorEntry, text) == 80);
-static_assert(sizeof(HealthSlot) == 5056 && alignof(HealthSlot) == 64);
+static_assert(health_value_slots == 64 && health_value_name_bytes == 48);
+static_assert(sizeof(AtomicText<health_value_name_bytes>) == 56);
+static_assert(sizeof(ValueEntry) == 64 && alignof(ValueEntry) == 8);
+static_assert(offsetof(ValueEntry, name) == 0 && offsetof(ValueEntry, value) == 56);
+static_assert(sizeof(HealthSlot) == 9216 && alignof(HealthSlot) == 64);
 static_assert(offsetof(HealthSlot, name) == 0 && offsetof(HealthSlot, type) == 64 &&
               offsetof(HealthSlot, process_seq) == 128 && offsetof(HealthSlot, pid) == 132 &&
               offsetof(HealthSlot, state) == 136 && offsetof(HealthSlot, restarts) == 140 &&
               offsetof(HealthSlot, start_time_ms) == 144 &&
               offsetof(HealthSlot, last_heartbeat_ms) == 192 &&
               offsetof(HealthSlot, counters) == 200 && offsetof(HealthSlot, errors_seq) == 384 &&
-              offsetof(HealthSlot, errors_total) == 392 && offsetof(HealthSlot, errors) == 400);
+              offsetof(HealthSlot, errors_total) == 392 && offsetof(HealthSlot, errors) == 400 &&
+              offsetof(HealthSlot, values_seq) == 5056 &&
+              offsetof(HealthSlot, values_count) == 5060 &&
+              offsetof(HealthSlot, values_offered) == 5064 &&
+              offsetof(HealthSlot, values_time_ms) == 5072 && offsetof(HealthSlot, values) == 5080);
 static_assert(sizeof(HealthHeader) == 32 && alignof(HealthHeader) == 8);
 static_assert(offsetof(HealthHeader, prefix) == 0 && offsetof(HealthHeader, slot_count) == 24 &&
               offsetof(HealthHeader, slot_bytes) == 28);
@@ -324,6 +344,23 @@ void HealthBlock::record_error(std::size_t slot, std::int64_t now_ms, std::strin
   s.errors_total.store(total + 1, std::memory_order_relaxed);
 }
 
+void HealthBlock::set_values(std::size_t slot, std::int64_t now_ms,
+                             const std::vector<HealthValue>& values) {
+  auto& s = mapping_->slot(slot);
+  const auto kept = std::min(values.size(), health_value_slots);
+  SeqWriter lock(s.values_seq);
+  // relaxed: ordered by the seqlock's fences; we are the only writer.
+  for (std::size_t i = 0; i < kept; ++i) {
+    s.values[i].name.store(cut_utf8(values[i].name, health_value_name_bytes));
+    s.values[i].value.store(values[i].value, std::memory_order_relaxed);
+  }
+  s.values_count.store(static_cast<std::uint32_t>(kept), std::memory_order_relaxed);
+  s.values_offered.store(
+      static_cast<std::uint32_t>(std::min<std::size_t>(values.size(), UINT32_MAX)),
+      std::memory_order_relaxed);
+  s.values_time_ms.store(now_ms, std::memory_order_relaxed);
+}
+
 HealthSnapshot HealthBlock::snapshot(std::size_t slot) const {
   const auto& s = mapping_->slot(slot);
   HealthSnapshot snap;
@@ -365,6 +402,27 @@ HealthSnapshot HealthBlock::snapshot(std::size_t slot) const {
   snap.errors.reserve(kept);
   for (std::uint64_t k = 0; k < kept; ++k)
     snap.errors.push_back({entries[k].time_ms, entries[k].reason.str(), entries[k].text.str()});
+  // The values the same way: words inside the window, strings after it.
+  struct ValueCopy {
+    decltype(ValueEntry::name)::Copy name;
+    std::int64_t value;
+  };
+  ValueCopy values[health_value_slots];
+  std::uint32_t count = 0;
+  consistent &= read_consistent(s.values_seq, [&] {
+    // relaxed: ordered by read_consistent's acquire load and fence.
+    count =
+        std::min<std::uint32_t>(s.values_count.load(std::memory_order_relaxed), health_value_slots);
+    snap.values_offered = s.values_offered.load(std::memory_order_relaxed);
+    snap.values_time_ms = s.values_time_ms.load(std::memory_order_relaxed);
+    for (std::uint32_t i = 0; i < count; ++i) {
+      s.values[i].name.load(values[i].name);
+      values[i].value = s.values[i].value.load(std::memory_order_relaxed);
+    }
+  });
+  snap.values.reserve(count);
+  for (std::uint32_t i = 0; i < count; ++i)
+    snap.values.push_back({values[i].name.str(), values[i].value});
   snap.torn = !consistent;
   return snap;
 }

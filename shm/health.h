@@ -57,6 +57,16 @@ inline constexpr std::int64_t heartbeat_stale_after_ms = 5000;
 inline constexpr std::size_t health_error_slots = 16;
 inline constexpr std::size_t health_error_text_bytes = 200;
 inline constexpr std::size_t health_error_reason_bytes = 64;
+// A module's named values (what it self_reports beyond the counters): at most 64,
+// names cut to 48 bytes.
+inline constexpr std::size_t health_value_slots = 64;
+inline constexpr std::size_t health_value_name_bytes = 48;
+
+struct HealthValue {
+  std::string name;
+  std::int64_t value = 0;
+  friend bool operator==(const HealthValue&, const HealthValue&) = default;
+};
 
 struct HealthSnapshot {
   std::string name, type;
@@ -71,7 +81,13 @@ struct HealthSnapshot {
   };
   std::vector<Error> errors;       // oldest first, at most 16
   std::uint64_t errors_total = 0;  // errors ever recorded in this slot
-  // The process facts or the errors were still being written after every retry
+  // The module's named values as last written (set_values), in its order, at most
+  // 64; values_offered says how many it offered (more than values.size(): some
+  // were cut). values_time_ms: when they were written, 0 never.
+  std::vector<HealthValue> values;
+  std::uint32_t values_offered = 0;
+  std::int64_t values_time_ms = 0;
+  // The process facts, the errors or the values were still being written after every retry
   // (a writer that died mid-update, or one stalled or writing without pause):
   // they are the last copy taken and may mix two updates. Never true otherwise.
   bool torn = false;
@@ -109,6 +125,11 @@ class HealthBlock {
   // Keeps the last 16; reason cut to 63 bytes, text to 200 (at a UTF-8 boundary).
   void record_error(std::size_t slot, std::int64_t now_ms, std::string_view reason,
                     std::string_view text);
+
+  // Replaces the slot's named values with the first 64 of `values` (names cut to
+  // 48 bytes at a UTF-8 boundary) and records values.size() as values_offered.
+  // Readers see one whole set, never a mix of two.
+  void set_values(std::size_t slot, std::int64_t now_ms, const std::vector<HealthValue>& values);
 
   // Safe while the slot is written: strings are never torn.
   HealthSnapshot snapshot(std::size_t slot) const;

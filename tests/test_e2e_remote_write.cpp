@@ -10,11 +10,14 @@
 #include <unistd.h>
 
 #include <QtTest>
+#include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
 #include "remote_write.pb.h"
 #include "tests/support/agent.h"
+#include "tests/support/health.h"
 
 using namespace bucky3::test;
 using namespace std::chrono_literals;
@@ -227,6 +230,34 @@ std::set<std::string> expected_names(const std::string& prefix, int from, int to
   return out;
 }
 
+// The self-report of module `module` in the requests a stand-in received: its
+// values by name (the `value` label of bucky3{name=<module>}), the last report's;
+// `duplicates` gets the names seen twice within one request.
+std::map<std::string, double> self_report_of(const std::vector<Received>& requests,
+                                             const std::string& module,
+                                             std::set<std::string>* duplicates = nullptr) {
+  std::map<std::string, double> out;
+  for (const auto& r : requests) {
+    std::string raw;
+    ::prometheus::WriteRequest request;
+    if (!snappy::Uncompress(r.body.data(), r.body.size(), &raw) || !request.ParseFromString(raw))
+      continue;
+    std::set<std::string> in_request;
+    for (const auto& ts : request.timeseries()) {
+      std::string name, of, value;
+      for (const auto& l : ts.labels()) {
+        if (l.name() == "__name__") name = l.value();
+        if (l.name() == "name") of = l.value();
+        if (l.name() == "value") value = l.value();
+      }
+      if (name != "bucky3" || of != module || ts.samples().empty()) continue;
+      if (!in_request.insert(value).second && duplicates) duplicates->insert(value);
+      out[value] = ts.samples(ts.samples_size() - 1).value();
+    }
+  }
+  return out;
+}
+
 std::string describe(const std::set<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += n + " ";
@@ -313,6 +344,56 @@ class TestE2eRemoteWrite : public QObject {
     agent.send("e2e_live:3|g\n");
     QVERIFY(poll_until([&] { return !prometheus.query("stats_gauges{name=\"e2e_live\"}").empty(); },
                        10s));
+  }
+
+  // The health block holds what the module self_reports: every value it adds to
+  // the report (beyond the runtime's cpu/rss/uptime and the counters, which have
+  // their own fields) is in its health slot with the same number, and no name is
+  // reported twice. The runtime writes the slot from the very values of the report.
+  void health_values_equal_the_self_report() {
+    Standin standin;
+    QVERIFY(standin.start(""));
+    Agent agent;
+    agent.start(rw_module("rw", standin.url(), "    self_report: true\n    flush_interval: 3\n"));
+    agent.send(counters("sr", 0, 10));  // delivered before the first report, 3 s in
+    std::map<std::string, double> reported;
+    std::set<std::string> duplicates;
+    std::optional<bucky3::shm::HealthSnapshot> health;
+    const bool agree = poll_until(
+        [&] {
+          duplicates.clear();
+          reported = self_report_of(standin.requests(), "rw", &duplicates);
+          health = health_snapshot(agent.instance, "rw");
+          if (reported.empty() || !health || health->values.empty()) return false;
+          for (const auto& v : health->values) {
+            const auto it = reported.find(v.name);
+            if (it == reported.end() || it->second != double(v.value)) return false;
+          }
+          return true;
+        },
+        20s);
+    std::string seen;
+    for (const auto& [name, value] : reported) seen += name + "=" + std::to_string(value) + " ";
+    if (health)
+      for (const auto& v : health->values) seen += "| " + v.name + "=" + std::to_string(v.value);
+    QVERIFY2(agree, (seen + "\n" + agent.process.err()).c_str());
+    QVERIFY2(duplicates.empty(), describe(duplicates).c_str());
+    QVERIFY(!health->torn);
+    QCOMPARE(std::size_t(health->values_offered), health->values.size());
+    // The other way round: every module value reported is in the slot.
+    std::set<std::string> runtime_own{"cpu_seconds", "max_rss_bytes", "uptime_seconds"};
+    for (std::size_t c = 0; c < bucky3::shm::counter_count; ++c)
+      runtime_own.insert(std::string(bucky3::shm::to_string(static_cast<bucky3::shm::Counter>(c))));
+    std::set<std::string> module_reported, in_health;
+    for (const auto& [name, value] : reported)
+      if (!runtime_own.count(name)) module_reported.insert(name);
+    for (const auto& v : health->values) in_health.insert(v.name);
+    QCOMPARE(in_health, module_reported);
+    for (const char* name :
+         {"url0_samples_sent", "url0_requests_sent", "url0_retries", "url0_last_status",
+          "samples_encoded", "uncompressed_bytes", "compressed_bytes"})
+      QVERIFY2(in_health.count(name), name);
+    QVERIFY2(reported.count("retries"), "the counter retries is reported once, by the runtime");
   }
 
   // The protocol's headers, the user's headers and credentials, and the request size cap.

@@ -478,6 +478,8 @@ void TestInspectorModels::health_model_marks_stale_modules() {
   modules[0].health.counters[std::size_t(shm::Counter::drops_ring_full)] = 12;
   modules[0].health.counters[std::size_t(shm::Counter::rss_bytes)] = 5 << 20;
   modules[0].health.counters[std::size_t(shm::Counter::errors)] = 4;
+  modules[0].health.values = {{"socket_buffer_bytes", 212992}, {"events", 3}};
+  modules[0].health.values_offered = 2;
   modules[1].health.name = "prom";
   modules[1].health.state = shm::ModuleState::running;
   modules[1].health.last_heartbeat_ms = 988000;
@@ -504,6 +506,10 @@ void TestInspectorModels::health_model_marks_stale_modules() {
   QCOMPARE(cell(0, HealthModel::Errors).toULongLong(), 4ull);
   QCOMPARE(cell(0, HealthModel::Cpu).toString(), QStringLiteral("3.2 %"));
   QCOMPARE(cell(0, HealthModel::Rss).toString(), QStringLiteral("5.0 MiB"));
+  // The named values show in the module's tooltip; a module without any has none.
+  QCOMPARE(cell(0, HealthModel::Name, Qt::ToolTipRole).toString(),
+           QStringLiteral("values:\nsocket_buffer_bytes = 212992\nevents = 3"));
+  QVERIFY(!cell(1, HealthModel::Name, Qt::ToolTipRole).isValid());
   QVERIFY(!cell(0, 0, StaleRole).toBool());
   QVERIFY(!cell(0, 0, Qt::BackgroundRole).isValid());
   // The stale module is highlighted and says so.

@@ -147,10 +147,23 @@ class TestRingTool : public QObject {
     QCOMPARE(keys_of(doc), (std::set<QString>{"modules", "rings"}));
     const auto modules = doc["modules"].toArray();
     QCOMPARE(modules.size(), 2);
-    const std::set<QString> module_keys{"name",          "type",     "pid",      "state",
-                                        "start_time_ms", "uptime_s", "restarts", "heartbeat_age_s",
-                                        "stale",         "counters", "rates",    "cpu_s",
-                                        "rss_bytes"};
+    const std::set<QString> module_keys{"name",
+                                        "type",
+                                        "pid",
+                                        "state",
+                                        "start_time_ms",
+                                        "uptime_s",
+                                        "restarts",
+                                        "heartbeat_age_s",
+                                        "stale",
+                                        "counters",
+                                        "rates",
+                                        "cpu_s",
+                                        "rss_bytes",
+                                        "values",
+                                        "values_offered",
+                                        "values_time_ms",
+                                        "torn"};
     QJsonObject statsd;
     for (const auto& m : modules) {
       const auto o = m.toObject();
@@ -165,6 +178,19 @@ class TestRingTool : public QObject {
     QVERIFY(statsd["counters"].toObject()["lines_in"].toDouble() > 0);
     // Sampled a second apart while traffic flowed: ~100 lines/s.
     QVERIFY2(statsd["rates"].toObject()["lines_in"].toDouble() > 10, r.out.c_str());
+    // statsd_server's own values (self_report off: written every heartbeat), whole.
+    const auto values = statsd["values"].toObject();
+    QCOMPARE(keys_of(values), (std::set<QString>{"service_checks", "events", "out_of_window",
+                                                 "kernel_drops", "socket_buffer_bytes"}));
+    QVERIFY2(values["socket_buffer_bytes"].toDouble() > 0, r.out.c_str());
+    QCOMPARE(statsd["values_offered"].toInt(), 5);
+    QVERIFY(statsd["values_time_ms"].toDouble() > 0);
+    QCOMPARE(statsd["torn"].toBool(), false);
+    for (const auto& m : modules) {
+      if (m.toObject()["name"].toString() != "out") continue;
+      QVERIFY(m.toObject()["values"].toObject().isEmpty());  // debug_output has none
+      QCOMPARE(m.toObject()["values_offered"].toInt(), 0);
+    }
     const auto rings = doc["rings"].toArray();
     QCOMPARE(rings.size(), 1);
     const auto ring = rings[0].toObject();
@@ -178,6 +204,8 @@ class TestRingTool : public QObject {
     QVERIFY2(table.exit_code == 0, table.err.c_str());
     QVERIFY2(table.out.find("statsd_server") != std::string::npos, table.out.c_str());
     QVERIFY(table.out.find("out <- statsd") != std::string::npos);
+    QVERIFY2(table.out.find("\nVALUES\nstatsd: service_checks=") != std::string::npos,
+             table.out.c_str());
   }
 
   void status_flags_a_stale_heartbeat_and_lists_errors() {

@@ -7,6 +7,8 @@
 #include <QtTest>
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -15,6 +17,7 @@
 #include "shm/health.h"
 #include "shm/segment.h"
 #include "tests/support/agent.h"
+#include "tests/support/instance_shm.h"
 
 using namespace bucky3;
 using namespace std::chrono_literals;
@@ -42,39 +45,7 @@ QString tags_of(const Metric& m) {
   return out;
 }
 
-// The shared memory of a config's instance, created as the supervisor creates it:
-// the health block and one segment per destination with a ring per source routing
-// to it. Removed on destruction.
-struct Instance {
-  config::Config config;
-  explicit Instance(const std::string& modules_yaml, const std::string& globals = "")
-      : config(load("instance: " + test::unique_instance() + "\n" + globals + "modules:\n" +
-                    modules_yaml)) {
-    std::vector<shm::HealthBlock::SlotSpec> specs;
-    for (const auto& m : config.modules) specs.push_back({m.name, m.type});
-    shm::HealthBlock::create(config.instance, specs, std::nullopt);
-    for (const auto& d : config.modules) {
-      if (d.role != config::ModuleRole::destination) continue;
-      std::vector<std::string> sources;
-      for (const auto& s : config.modules)
-        if (s.role == config::ModuleRole::source &&
-            std::count(s.destinations.begin(), s.destinations.end(), d.name))
-          sources.push_back(s.name);
-      shm::DestinationSegment::create(config.instance, d.name, sources,
-                                      {.ring_size_bytes = d.ring_size_bytes, .shm_group = {}});
-    }
-  }
-  ~Instance() {
-    for (const auto& d : config.modules)
-      if (d.role == config::ModuleRole::destination)
-        shm::DestinationSegment::remove(config.instance, d.name);
-    shm::HealthBlock::remove(config.instance);
-  }
-  const config::ModuleConfig& module(const std::string& name) const { return *config.find(name); }
-  shm::DestinationSegment segment(const std::string& destination) const {
-    return shm::DestinationSegment::open(config.instance, destination, shm::Access::read_write);
-  }
-};
+using Instance = test::InstanceShm;
 
 std::string tag_of(const shm::MetricView& m, std::string_view key) {
   for (const auto& t : m.metadata)
@@ -406,6 +377,40 @@ class TestRuntime : public QObject {
       const auto stats = segment.ring_stats(ring);
       QCOMPARE(stats.read_pos, stats.write_pos);
     }
+  }
+
+  // With self_report off, the providers' values reach the health slot on the
+  // heartbeat (with it on, at each self-report: tests/test_e2e_remote_write.cpp).
+  void module_values_reach_the_health_slot_without_self_report() {
+    Instance instance("  d:\n    type: debug_output\n");
+    runtime::ModuleRuntime rt(instance.config, instance.module("d"));
+    std::int64_t calls = 0;
+    rt.add_self_report_values([&](std::vector<Field>& values) {
+      values.push_back({"calls", ++calls});
+      values.push_back({"half", 2.5});  // a double is stored rounded
+    });
+    shm::HealthSnapshot seen;
+    boost::asio::steady_timer poll(rt.io()), deadline(rt.io());
+    std::function<void()> check = [&] {
+      seen = rt.health().snapshot(rt.health_slot());
+      if (seen.values_time_ms > 0) return rt.request_stop();
+      poll.expires_after(20ms);
+      poll.async_wait([&](const boost::system::error_code& ec) {
+        if (!ec) check();
+      });
+    };
+    check();
+    deadline.expires_after(10s);
+    deadline.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) rt.request_stop();
+    });
+    QCOMPARE(rt.run(), 0);
+    QVERIFY2(seen.values_time_ms > 0, "no values within 10 s (the heartbeat is every second)");
+    QCOMPARE(seen.values.size(), std::size_t{2});
+    QCOMPARE(seen.values[0].name, std::string("calls"));
+    QVERIFY(seen.values[0].value >= 1 && seen.values[0].value <= calls);
+    QCOMPARE(seen.values[1], (shm::HealthValue{"half", 3}));
+    QCOMPARE(seen.values_offered, 2u);
   }
 
   // A handler that refuses a batch at stop keeps it, and what follows, in the ring.

@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <random>
+#include <type_traits>
 
 #include "common/log.h"
 
@@ -178,7 +180,11 @@ void ModuleRuntime::heartbeat() {
   health_->heartbeat(slot_, now);
   health_->set(slot_, shm::Counter::cpu_ns, cpu_ns());
   health_->set(slot_, shm::Counter::rss_bytes, rss_bytes());
-  maybe_self_report(now);
+  if (module_.self_report) {
+    maybe_self_report(now);
+  } else if (!self_report_providers_.empty()) {
+    publish_values(now, module_values());
+  }
   heartbeat_timer_.expires_after(std::chrono::seconds(1));
   heartbeat_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec && !stopping_) heartbeat();
@@ -205,7 +211,11 @@ void ModuleRuntime::maybe_self_report(std::int64_t now_ms) {
     metric.values.push_back(
         {std::string(shm::to_string(counter)), static_cast<std::int64_t>(snapshot.counters[i])});
   }
-  for (auto& provider : self_report_providers_) provider(metric.values);
+  // The health slot gets exactly what this report carries, so the two never disagree.
+  auto values = module_values();
+  publish_values(now_ms, values);
+  metric.values.insert(metric.values.end(), std::make_move_iterator(values.begin()),
+                       std::make_move_iterator(values.end()));
   std::vector<Metric> metrics;
   metrics.push_back(std::move(metric));
   if (module_.role == config::ModuleRole::source) {
@@ -214,6 +224,34 @@ void ModuleRuntime::maybe_self_report(std::int64_t now_ms) {
     for (auto& m : metrics) prepare_metric(module_, now_ms, m);
     self_report_handler_(metrics);
   }
+}
+
+std::vector<Field> ModuleRuntime::module_values() {
+  std::vector<Field> values;
+  for (auto& provider : self_report_providers_) provider(values);
+  return values;
+}
+
+void ModuleRuntime::publish_values(std::int64_t now_ms, const std::vector<Field>& values) {
+  std::vector<shm::HealthValue> out;
+  out.reserve(values.size());
+  for (const auto& field : values) {
+    // Providers give integers; a double would be stored rounded (and clamped).
+    const auto value = std::visit(
+        [](auto v) -> std::int64_t {
+          if constexpr (std::is_same_v<decltype(v), double>) {
+            if (!(v == v)) return 0;
+            if (v >= 9.2e18) return INT64_MAX;
+            if (v <= -9.2e18) return INT64_MIN;
+            return std::llround(v);
+          } else {
+            return v;
+          }
+        },
+        field.value);
+    out.push_back({field.name, value});
+  }
+  health_->set_values(slot_, now_ms, out);
 }
 
 Clock::duration first_flush_delay(double flush_interval_s, bool randomize_startup,

@@ -101,10 +101,16 @@ class ModuleRuntime {
   void on_self_report(std::function<void(std::vector<Metric>&)> handler) {
     self_report_handler_ = std::move(handler);
   }
-  // Extra values a module adds to its self-report (e.g. scrapes served).
+  // Extra values a module adds to its self-report (e.g. scrapes served). The same
+  // values go into the module's health slot (HealthSnapshot::values): each time the
+  // module self_reports, the very values it reports; with self_report off, every
+  // heartbeat (1 s).
   void add_self_report_values(std::function<void(std::vector<Field>&)> provider) {
     self_report_providers_.push_back(std::move(provider));
   }
+  // What the providers give now, in order (the self-report's values after the
+  // runtime's own and the counters).
+  std::vector<Field> module_values();
 
   // `bucky3-ring replay --output`: the stream a push module writes, in order, every
   // payload it would have sent, instead of opening connections. nullptr in a live agent.
@@ -120,6 +126,7 @@ class ModuleRuntime {
   void heartbeat();
   void schedule_flush(std::chrono::steady_clock::time_point when);
   void maybe_self_report(std::int64_t now_ms);
+  void publish_values(std::int64_t now_ms, const std::vector<Field>& values);
   void drain_rings();
   bool drain_once();  // true when more records wait
   void start_waiter();

@@ -98,7 +98,7 @@ struct PushHooks {
 struct HostStats {
   std::size_t queued_payloads = 0, queued_metrics = 0;
   bool up = false;  // from a delivery to the next failed attempt
-  std::uint64_t delivered_payloads = 0, retries = 0;
+  std::uint64_t delivered_payloads = 0, delivered_metrics = 0, retries = 0;
 };
 
 // Fans every batch out to every host. A batch leaves its ring (offer() returns

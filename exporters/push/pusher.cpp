@@ -67,7 +67,7 @@ struct Pusher::Host {
   bool failed_before = false;
   Backoff backoff;
   asio::steady_timer timer;
-  std::uint64_t delivered = 0, retries = 0;
+  std::uint64_t delivered = 0, delivered_metrics = 0, retries = 0;
   std::set<std::string> logged_once;
   log::RateLimiter limiter{5, std::chrono::seconds(10)};
 };
@@ -217,6 +217,7 @@ void Pusher::on_outcome(Host& host, Outcome outcome) {
       host.up = true;
       host.backoff.reset();
       ++host.delivered;
+      host.delivered_metrics += metrics;
       if (hooks_.count) {
         hooks_.count(shm::Counter::metrics_out, metrics);
         hooks_.count(shm::Counter::batches_out, 1);
@@ -307,6 +308,7 @@ HostStats Pusher::host_stats(std::size_t index) const {
   stats.queued_metrics = host.queued_metrics;
   stats.up = host.up;
   stats.delivered_payloads = host.delivered;
+  stats.delivered_metrics = host.delivered_metrics;
   stats.retries = host.retries;
   return stats;
 }

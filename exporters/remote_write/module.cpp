@@ -177,8 +177,10 @@ class RemoteWriteClient {
 
   std::vector<push::PayloadPtr> take_payloads() {
     std::vector<push::PayloadPtr> payloads;
+    // No bytes_in here: the runtime counts the ring bytes it hands us as bytes_in (as
+    // for every destination); the protobuf bytes before compression are the
+    // `uncompressed_bytes` value. Counting them here too added them to the ring's.
     for (auto& request : requests_) {
-      runtime_.count(Counter::bytes_in, request.uncompressed_bytes);
       if (replay_) {
         write_replay(request);
         continue;
@@ -239,7 +241,9 @@ class RemoteWriteClient {
     values.push_back({"stale_markers", i64(stats.stale_markers)});
     values.push_back({"drops_duplicate", i64(stats.drops_duplicate)});
     values.push_back({"drops_out_of_order", i64(stats.drops_out_of_order)});
-    values.push_back({"retries", i64(pusher_.retries())});
+    // No global "retries" here: the runtime reports Counter::retries under that name
+    // (the same attempts, kept across restarts); a second "retries" value made two
+    // samples of one series in one request.
     for (const auto& [status, samples] : drops_by_status_) {
       values.push_back({"drops_status_" + std::to_string(status), i64(samples)});
     }
@@ -248,6 +252,7 @@ class RemoteWriteClient {
       const auto prefix = "url" + std::to_string(i) + "_";
       values.push_back({prefix + "last_status", std::int64_t{urls_[i]->last_status}});
       values.push_back({prefix + "requests_sent", i64(host.delivered_payloads)});
+      values.push_back({prefix + "samples_sent", i64(host.delivered_metrics)});
       values.push_back({prefix + "retries", i64(host.retries)});
       values.push_back({prefix + "queued_samples", i64(host.queued_metrics)});
     }

@@ -96,6 +96,17 @@ QVariant HealthModel::data(const QModelIndex& index, int role) const {
       case Errors:
         return QStringLiteral("%1 errors recorded; the last ones are listed below")
             .arg(h.errors_total);
+      case Name:
+      case Type: {
+        // The module's named values (what it self_reports beyond the counters).
+        if (h.values.empty()) return {};
+        QString text = QStringLiteral("values:");
+        for (const auto& v : h.values)
+          text += QStringLiteral("\n%1 = %2").arg(qs(v.name)).arg(v.value);
+        if (h.values_offered > h.values.size())
+          text += QStringLiteral("\n(%1 of %2 kept)").arg(h.values.size()).arg(h.values_offered);
+        return text;
+      }
       default: return {};
     }
   }

@@ -163,6 +163,17 @@ std::string render_json(const Sample& now, const Sample* before) {
     append_number(round3(module.counters[std::size_t(shm::Counter::cpu_ns)] / 1e9), out);
     out += ",\"rss_bytes\":";
     append_int(module.counters[std::size_t(shm::Counter::rss_bytes)], out);
+    // The module's named values, as it last self_reported them (or, with self_report
+    // off, as of its last heartbeat); values_offered > their number: some were cut.
+    out += ",\"values\":{";
+    for (std::size_t i = 0; i < module.values.size(); ++i) {
+      if (i) out += ',';
+      debug_output::append_json_string(module.values[i].name, out);
+      out += ':' + std::to_string(module.values[i].value);
+    }
+    out += "},\"values_offered\":" + std::to_string(module.values_offered);
+    out += ",\"values_time_ms\":" + std::to_string(module.values_time_ms);
+    out += std::string(",\"torn\":") + (module.torn ? "true" : "false");
     out += '}';
   }
   out += "],\"rings\":[";
@@ -267,6 +278,18 @@ std::string render_table(const std::string& instance, const Sample& now, const S
         << pad(human(std::round(rate(shm::Counter::cpu_ns) / 1e7 * 10) / 10), 5)
         << pad(human(double(counter(shm::Counter::rss_bytes))), 6) << (drops.empty() ? "-" : drops)
         << '\n';
+  }
+  // Named values, one line per module that has any: "rw: a=1 b=2 (64 of 70)" when cut.
+  bool values_header = false;
+  for (const auto& module : now.modules) {
+    if (module.values.empty()) continue;
+    if (!values_header) out << "\nVALUES\n";
+    values_header = true;
+    out << module.name << ':';
+    for (const auto& v : module.values) out << ' ' << v.name << '=' << v.value;
+    if (module.values_offered > module.values.size())
+      out << " (" << module.values.size() << " of " << module.values_offered << ")";
+    out << '\n';
   }
   out << '\n'
       << pad("RING (destination <- source)", 44) << pad("FILL", 7) << pad("CAPACITY", 8)
