@@ -2,8 +2,8 @@
 // real ModuleRuntime (shared memory laid out as the supervisor lays it out): what it
 // counts in the health block and the names of the values it self_reports.
 #include <QtTest>
-#include <cstdio>
 #include <boost/asio/post.hpp>
+#include <cstdio>
 #include <set>
 #include <sstream>
 
@@ -72,8 +72,7 @@ class TestRemoteWriteModule : public QObject {
     });
     QCOMPARE(remote_write::run_remote_write_client(rt), 0);
     QCOMPARE(counter_of(rt, shm::Counter::metrics_in), std::uint64_t{47});
-    QCOMPARE(counter_of(rt, shm::Counter::bytes_in),
-             std::uint64_t(first.size() + second.size()));
+    QCOMPARE(counter_of(rt, shm::Counter::bytes_in), std::uint64_t(first.size() + second.size()));
     QCOMPARE(value_of(values, "samples_encoded"), std::int64_t{94});
     // The protobuf bytes have their own value: the sum of the requests' sizes.
     std::int64_t replayed = 0;
