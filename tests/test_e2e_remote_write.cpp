@@ -396,6 +396,55 @@ class TestE2eRemoteWrite : public QObject {
     QVERIFY2(reported.count("retries"), "the counter retries is reported once, by the runtime");
   }
 
+  // kill -9 of the module while a series is live, and nothing sends it again: the
+  // restarted process loads the live series the killed one saved
+  // (/dev/shm/bucky3.<instance>.rw.series) and ends this one with a staleness marker
+  // after values_timeout. Without the file it would stay in an instant query for
+  // Prometheus' 5-minute lookback. A clean stop removes the file.
+  void staleness_marker_after_a_kill9_of_the_module() {
+    PrometheusReceiver prometheus;
+    QVERIFY(prometheus.start());
+    Agent agent;
+    agent.start(rw_module("rw", prometheus.url(), "    values_timeout: 6\n"));
+    const std::string series_file = "/dev/shm/bucky3." + agent.instance + ".rw.series";
+    const std::string query = "stats_gauges{name=\"e2e_k9_live\",host=\"e2e\"}";
+    // One point: once Prometheus has it, it left the ring (delivered, committed), so
+    // the restarted process will not read it again; once the file names the series,
+    // the killed process saved it. Killed well within values_timeout of that point,
+    // it had sent no marker.
+    agent.send("e2e_k9_live:11|g\n");
+    QVERIFY2(poll_until(
+                 [&] {
+                   return !prometheus.query(query).empty() &&
+                          read_file(series_file).find("e2e_k9_live") != std::string::npos;
+                 },
+                 30s),
+             agent.process.err().c_str());
+    const pid_t before = module_pid(agent.process.pid(), "rw");
+    QVERIFY(before > 0);
+    ::kill(before, SIGKILL);
+    // bucky3-ring list names the file as the instance's, not as an instance "<i>.rw".
+    std::string listed;
+    QCOMPARE(run_command({build_dir() + "/bin/bucky3-ring", "list", "--instance", agent.instance},
+                         &listed),
+             0);
+    QVERIFY2(listed.find("rw.series") != std::string::npos &&
+                 listed.find("live series of a remote_write_client") != std::string::npos,
+             listed.c_str());
+    QVERIFY(poll_until(
+        [&] {
+          const auto now = module_pid(agent.process.pid(), "rw");
+          return now > 0 && now != before;
+        },
+        20s));
+    QVERIFY2(agent.logged({"restored "}, 10s), agent.process.err().c_str());
+    QVERIFY2(
+        poll_until([&] { return prometheus.query(query).empty(); }, 20s),
+        ("no staleness marker ended the series after the restart\n" + agent.process.err()).c_str());
+    QVERIFY(agent.stop_cleanly(20s));
+    QVERIFY2(::access(series_file.c_str(), F_OK) != 0, "the supervisor left the series file");
+  }
+
   // The protocol's headers, the user's headers and credentials, and the request size cap.
   void headers_credentials_and_request_size() {
     Standin bearer, basic;

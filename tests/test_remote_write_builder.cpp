@@ -156,6 +156,85 @@ class TestRemoteWriteBuilder : public QObject {
     QCOMPARE(builder.stats().series, std::size_t{0});
   }
 
+  // The live series saved by one process and loaded by the next (a kill -9 and a
+  // restart): the ones nobody refreshes get their marker after values_timeout, at
+  // the restart (the killed process may have sent points after its save; a marker
+  // before them would be refused); a refreshed one goes on; ended series are not saved.
+  void saved_series_get_their_markers_after_a_restart() {
+    const auto t0 = RequestBuilder::Clock::now();
+    const std::int64_t wall0 = 1'796'000'000'000;
+    std::string saved;
+    {
+      RequestBuilder before({});
+      std::vector<Request> out;
+      before.add(make("g", {{"name", "ends"}}, {{"", 1.0}}, 5000), 0, t0, out);
+      before.add(make("g", {{"name", "goes_on"}}, {{"", 2.0}}, 5000), 0, t0, out);
+      before.add(make("g", {{"name", "ended"}}, {{"", 3.0}}, 1000), 0, t0 - 70s, out);
+      before.add_stale_markers(t0, out);  // "ended" gets its marker here, so is not saved
+      RequestBuilder::SaveResult result;
+      QVERIFY(before.save(saved, t0 + 10s, wall0 + 10'000, 1 << 20, result));
+      QCOMPARE(result.series, std::size_t{2});
+      QVERIFY(!result.truncated);
+      std::string again;
+      QVERIFY(!before.save(again, t0 + 11s, wall0 + 11'000, 1 << 20, result));  // unchanged
+    }
+    // The new process starts 20 s later, on another steady clock.
+    const auto t1 = t0 + 1000h;
+    RequestBuilder after({});
+    std::vector<Request> out;
+    QCOMPARE(after.load(saved, t1, wall0 + 30'000), std::optional<std::size_t>(2));
+    QCOMPARE(after.stats().series, std::size_t{2});
+    // The ring gives the uncommitted batch again: taken, not a duplicate.
+    after.add(make("g", {{"name", "goes_on"}}, {{"", 2.0}}, 5000), 0, t1, out);
+    after.add_stale_markers(t1 + 29s, out);  // refreshed 59 s ago: not yet
+    after.finish(out);
+    QCOMPARE(lines(out), std::vector<std::string>{"__name__=g,name=goes_on 2@5000"});
+    out.clear();
+    after.add(make("g", {{"name", "goes_on"}}, {{"", 4.0}}, 6000), 0, t1 + 31s, out);
+    after.add_stale_markers(t1 + 31s, out);
+    after.finish(out);
+    QCOMPARE(lines(out), (std::vector<std::string>{
+                             "__name__=g,name=goes_on 4@6000",
+                             "__name__=g,name=ends stale@" + std::to_string(wall0 + 30'000)}));
+    QCOMPARE(after.stats().drops_duplicate, std::uint64_t{0});
+  }
+
+  // A restored series' next point without a timestamp never lands at or before
+  // the saved one; a damaged or foreign file loads nothing; the size cap holds.
+  void saved_series_edge_cases() {
+    const auto t0 = RequestBuilder::Clock::now();
+    RequestBuilder before({});
+    std::vector<Request> out;
+    for (int i = 0; i < 100; ++i)
+      before.add(make("g", {{"name", "s" + std::to_string(i)}}, {{"", 1.0}}, 9000), 0, t0, out);
+    std::string saved;
+    RequestBuilder::SaveResult result;
+    QVERIFY(before.save(saved, t0, 1'000'000, 1 << 20, result));
+    QCOMPARE(result.series, std::size_t{100});
+    std::string capped;
+    before.add(make("g", {{"name", "s0"}}, {{"", 1.0}}, 9001), 0, t0, out);  // changed again
+    QVERIFY(before.save(capped, t0, 1'000'000, 1000, result));
+    QVERIFY(result.truncated);
+    QVERIFY(capped.size() <= 1000);
+    QVERIFY(result.series > 0 && result.series < 100);
+    RequestBuilder partial({});
+    QCOMPARE(partial.load(capped, t0, 1'000'000), std::optional<std::size_t>(result.series));
+
+    RequestBuilder after({});
+    QCOMPARE(after.load(saved, t0, 1'000'000), std::optional<std::size_t>(100));
+    out.clear();
+    after.add(make("g", {{"name", "s1"}}, {{"", 5.0}}), 8000, t0, out);  // read time before 9000
+    after.finish(out);
+    QCOMPARE(lines(out), std::vector<std::string>{"__name__=g,name=s1 5@9001"});
+
+    for (const auto& bad : {saved.substr(0, saved.size() - 1), saved + "x",
+                            "B3SERIEZ" + saved.substr(8), std::string("B3SERIES"), std::string()}) {
+      RequestBuilder fresh({});
+      QCOMPARE(fresh.load(bad, t0, 1'000'000), std::optional<std::size_t>());
+      QCOMPARE(fresh.stats().series, std::size_t{0});
+    }
+  }
+
   void a_value_spelled_as_the_marker_is_a_plain_nan() {
     RequestBuilder builder({});
     std::vector<Request> out;

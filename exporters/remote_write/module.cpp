@@ -5,6 +5,11 @@
 // rendered as text into the replay stream instead. docs/REMOTE_WRITE.md.
 #include "exporters/remote_write/module.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <ostream>
 
 #include "common/log.h"
@@ -82,8 +87,16 @@ class RemoteWriteClient {
     });
     runtime.add_self_report_values(
         [this](std::vector<Field>& values) { self_report_values(values); });
+    if (!replay_) {
+      series_path_ =
+          "/dev/shm/bucky3." + runtime.config().instance + "." + runtime.module().name + ".series";
+      load_series();
+    }
     runtime.on_flush([this](std::int64_t) { on_flush(); });
-    runtime.on_stop([this] { pusher_.stop(); });
+    runtime.on_stop([this] {
+      save_series();
+      pusher_.stop();
+    });
   }
 
  private:
@@ -229,6 +242,66 @@ class RemoteWriteClient {
     builder_.finish(requests_);
     send_untracked();
     runtime_.set_level(Counter::series, builder_.stats().series);
+    save_series();
+  }
+
+  // The live series, kept in /dev/shm/bucky3.<instance>.<module>.series so that a
+  // process restarted after a kill -9 sends the markers of the ones that stopped
+  // (the supervisor removes the file with the instance's segments). Written at most
+  // once per flush tick, only when something changed, as tmp + rename.
+  static constexpr std::size_t kMaxSeriesFileBytes = 64u << 20;
+
+  void load_series() {
+    const int fd = ::open(series_path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;  // a first start, or the last stop was clean
+    std::string bytes;
+    char buf[1 << 16];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) {
+      bytes.append(buf, static_cast<std::size_t>(n));
+      if (bytes.size() > kMaxSeriesFileBytes) break;
+    }
+    ::close(fd);
+    const auto loaded =
+        builder_.load(bytes, RequestBuilder::Clock::now(), runtime::wall_clock_ms());
+    if (!loaded) {
+      log::warning(series_path_, ": not a saved series set (", bytes.size(),
+                   " bytes), ignored: no staleness markers for the series of the last process");
+      return;
+    }
+    log::info("restored ", *loaded, " live series from ", series_path_,
+              ": those not refreshed within values_timeout get their staleness marker");
+  }
+
+  void save_series() {
+    if (series_path_.empty()) return;
+    RequestBuilder::SaveResult result;
+    if (!builder_.save(save_buffer_, RequestBuilder::Clock::now(), runtime::wall_clock_ms(),
+                       kMaxSeriesFileBytes, result))
+      return;
+    if (result.truncated) {
+      std::uint64_t suppressed = 0;
+      if (series_file_limiter_.allow(suppressed))
+        log::warning(series_path_, ": live series past 64 MiB left out (", result.series,
+                     " kept): a restart after a kill -9 ends only those");
+    }
+    const std::string tmp = series_path_ + ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0;
+    for (std::size_t done = 0; ok && done < save_buffer_.size();) {
+      const auto n = ::write(fd, save_buffer_.data() + done, save_buffer_.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      ok = n > 0;
+      if (ok) done += static_cast<std::size_t>(n);
+    }
+    if (fd >= 0 && ::close(fd) != 0) ok = false;
+    if (ok && ::rename(tmp.c_str(), series_path_.c_str()) != 0) ok = false;
+    if (!ok) {
+      const std::string why = std::strerror(errno);
+      ::unlink(tmp.c_str());
+      std::uint64_t suppressed = 0;
+      if (series_file_limiter_.allow(suppressed))
+        log::warning("cannot write ", series_path_, ": ", why);
+    }
   }
 
   void self_report_values(std::vector<Field>& values) {
@@ -287,6 +360,9 @@ class RemoteWriteClient {
   std::vector<Request> requests_;
   std::map<unsigned, std::uint64_t> drops_by_status_;  // samples dropped by HTTP status
   std::uint64_t reported_time_drops_ = 0;
+  std::string series_path_;  // empty under replay: nothing persisted
+  std::string save_buffer_;
+  log::RateLimiter series_file_limiter_{1, std::chrono::seconds(60)};
   log::RateLimiter time_drop_limiter_{1, std::chrono::seconds(60)};
 };
 

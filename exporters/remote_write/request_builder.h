@@ -78,6 +78,30 @@ class RequestBuilder {
 
   const BuilderStats& stats() const { return stats_; }
 
+  // The live series (not yet ended by a marker) as bytes, for a module restarted
+  // after a kill -9 to end the ones nobody refreshes (docs/REMOTE_WRITE.md,
+  // "Staleness markers across a restart"). Each series: its encoded labels, its last
+  // timestamp and when it was last refreshed (wall clock, from `now` and
+  // `now_wall_ms`). At most `max_bytes`: past it the rest is left out and
+  // `truncated` set. False when nothing changed since the last save (nothing written).
+  struct SaveResult {
+    std::size_t series = 0;
+    bool truncated = false;
+  };
+  bool save(std::string& out, Clock::time_point now, std::int64_t now_wall_ms,
+            std::size_t max_bytes, SaveResult& result);
+  // Takes in what save() wrote: each series is tracked as live with its last
+  // timestamp and refresh time, so add_stale_markers() ends it after values_timeout
+  // unless a point refreshes it first. A restored series takes its next point as a
+  // new series would (no duplicate or order check against the saved timestamp: the
+  // ring gives the batches the killed process had not committed again, at least once).
+  // Its marker comes 1 ms after the saved timestamp or at `now_wall_ms`, the later:
+  // the killed process may have sent points after its last save, and a marker before
+  // one would be refused (out of order). Returns the number of
+  // series loaded, or nullopt (nothing loaded) when the bytes are not a saved set.
+  std::optional<std::size_t> load(std::string_view bytes, Clock::time_point now,
+                                  std::int64_t now_wall_ms);
+
  private:
   struct Field {
     std::string_view name;
@@ -86,7 +110,8 @@ class RequestBuilder {
   struct Series {
     std::int64_t last_timestamp_ms = 0;
     Clock::time_point refreshed;
-    bool stale = false;  // its marker is sent; kept as a tombstone
+    bool stale = false;     // its marker is sent; kept as a tombstone
+    bool restored = false;  // loaded from a saved set, no point since
   };
 
   void add_parts(std::string_view bucket, std::optional<std::int64_t> timestamp_ms,
@@ -98,6 +123,8 @@ class RequestBuilder {
   // By the series' encoded labels (encode_labels()): its identity, and what a
   // staleness marker is written with.
   std::unordered_map<std::string, Series> series_;
+  bool changed_since_save_ = false;
+  std::int64_t restore_floor_ms_ = 0;  // wall clock of load(): restored markers not before it
   WriteRequestEncoder encoder_;
   // Scratch, reused by every add().
   std::vector<TagView> tags_;

@@ -424,6 +424,14 @@ std::string describe_file(const std::string& path) {
   return buf;
 }
 
+// What a /dev/shm/bucky3.<instance>.<suffix> file is, by its suffix.
+std::string kind_of(const std::string& suffix) {
+  if (suffix == "health") return "health";
+  if (suffix.ends_with(".series")) return "series";
+  if (suffix.find('.') != std::string::npos) return "file";  // e.g. a .tmp being written
+  return "destination";
+}
+
 }  // namespace
 
 int run_list(const std::vector<std::string>& args) {
@@ -437,8 +445,9 @@ int run_list(const std::vector<std::string>& args) {
     while (const dirent* entry = ::readdir(dir)) {
       const std::string name = entry->d_name;
       if (!name.starts_with("bucky3.")) continue;
-      const auto dot = name.rfind('.');
-      if (dot <= 7) continue;
+      // Instance names hold no '.', suffixes may ("rw.series": a module's saved series).
+      const auto dot = name.find('.', 7);
+      if (dot == std::string::npos || dot <= 7) continue;
       const auto instance = name.substr(7, dot - 7);
       if (only && instance != *only) continue;
       instances[instance].push_back(name.substr(dot + 1));
@@ -480,7 +489,7 @@ int run_list(const std::vector<std::string>& args) {
         out += "{\"name\":";
         debug_output::append_json_string(shm::segment_name(instance, suffix), out);
         out += ",\"kind\":";
-        debug_output::append_json_string(suffix == "health" ? "health" : "destination", out);
+        debug_output::append_json_string(kind_of(suffix), out);
         out += ",\"bytes\":" + std::to_string(st.st_size);
         out += ",\"stale\":" + std::string(alive ? "false" : "true") + "}";
       }
@@ -490,7 +499,12 @@ int run_list(const std::vector<std::string>& args) {
       for (const auto& suffix : suffixes) {
         const auto path = shm_path(instance, suffix);
         out += "  " + pad(path, 48) + pad(describe_file(path), 28);
-        out += suffix == "health" ? "health block" : suffix == "lock" ? "lock file" : "destination";
+        const auto kind = kind_of(suffix);
+        out += kind == "health"   ? "health block"
+               : suffix == "lock" ? "lock file"
+               : kind == "series" ? "live series of a remote_write_client"
+               : kind == "file"   ? "file"
+                                  : "destination";
         if (!alive && suffix != "lock") out += ", STALE";
         out += '\n';
       }
