@@ -410,6 +410,77 @@ class TestAggregator : public QObject {
     }
   }
 
+  // A recycled interval (Aggregator::recycle) gives what a new one gives,
+  // metric for metric and in the same order, through growth, shrinking, the
+  // series cap, the timer reservoir, sets, histograms, long keys and packed lines.
+  void recycled_intervals_change_nothing() {
+    AggregatorOptions options = test_options();
+    options.max_series = 3000;
+    options.timer_sample_limit = 50;
+    options.percentile_thresholds = {50, 90, 100};
+    Aggregator fresh(options, kStart);
+    Aggregator recycling(options, kStart);
+    const std::string long_tag(20000, 'x');  // a key past a quarter chunk: its own block
+    const int series_per_round[] = {200, 2500, 5000, 2500, 40, 40, 2500, 1};
+    std::int64_t now = kStart;
+    for (int round = 0; round < 8; ++round) {
+      std::string payload;
+      const int n = series_per_round[round];
+      for (int i = 0; i < n; ++i) {
+        const std::string k = std::to_string(i);
+        payload += "c" + k + ":" + std::to_string(i % 7 + round) + "|c|@0.5|#r:" + k + "\n";
+        if (i % 3 == 0) payload += "g" + k + ":+" + std::to_string(round + 1) + "|g\n";
+        if (i % 5 == 0) payload += "s" + k + ":m" + std::to_string(i * round % 11) + "|s\n";
+        if (i % 10 == 0) {
+          for (int j = 0; j < 80; ++j)
+            payload += "myapp_t" + k + ":" + std::to_string(j * 7 % 400) + "|ms\n";
+        }
+      }
+      payload += "packed:1:2:3|c\nlong:1|c|#t:" + long_tag + "\n";
+      now += 10000;
+      fresh.add_datagram(payload, now - 1);
+      recycling.add_datagram(payload, now - 1);
+      const auto a = fresh.rotate(now);
+      auto b = recycling.rotate(now);
+      QCOMPARE(b->series(), a->series());
+      QCOMPARE(b->series_cap_drops(), a->series_cap_drops());
+      QCOMPARE(b->start_ms(), a->start_ms());
+      std::vector<Metric> out_a, out_b;
+      while (a->drain(out_a, 333)) {
+      }
+      while (b->drain(out_b, 333)) {
+      }
+      QStringList lines_a, lines_b;  // unsorted: the order is compared too
+      for (const Metric& m : out_a) lines_a << QString::fromStdString(render(m));
+      for (const Metric& m : out_b) lines_b << QString::fromStdString(render(m));
+      QCOMPARE(lines_b, lines_a);
+      QVERIFY(!lines_a.isEmpty());
+      recycling.recycle(std::move(b));
+    }
+  }
+
+  // Under a steady load the drained interval's memory is used again: from the
+  // second interval on (the first grew its arrays by doubling, and lets the
+  // slack go when drained), each starts with what the last one held when full
+  // and holds no more when full itself.
+  void steady_load_reuses_the_drained_interval() {
+    Aggregator aggregator(default_aggregator_options(), kStart);
+    std::string payload;
+    for (int i = 0; i < 5000; ++i) payload += "bench.requests.k" + std::to_string(i) + ":1|c\n";
+    std::vector<std::size_t> held;  // per round, when full
+    for (int round = 0; round < 6; ++round) {
+      const std::int64_t now = kNow + 10000 * round;
+      aggregator.add_datagram(payload, now);
+      held.push_back(aggregator.memory_bytes());
+      if (round >= 2) QCOMPARE(held[round], held[round - 1]);
+      auto interval = aggregator.rotate(now);
+      std::vector<Metric> out;
+      while (interval->drain(out, 2000)) out.clear();
+      aggregator.recycle(std::move(interval));
+      if (round >= 1) QCOMPARE(aggregator.memory_bytes(), held[round]);  // before a line
+    }
+  }
+
  private:
   static const Metric* m_find(const std::vector<Metric>& metrics, const char* percentile) {
     for (const Metric& m : metrics) {

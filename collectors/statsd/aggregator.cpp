@@ -35,10 +35,23 @@ std::size_t Aggregator::memory_bytes() const {
 
 std::unique_ptr<Aggregator::Interval> Aggregator::rotate(std::int64_t now_ms) {
   size_hint_ = current_->series();
-  auto next = std::make_unique<IntervalData>(config_, now_ms, size_hint_);
+  std::unique_ptr<IntervalData> next;
+  if (spare_) {
+    next = std::move(spare_);
+    next->restart(now_ms, size_hint_);
+  } else {
+    next = std::make_unique<IntervalData>(config_, now_ms, size_hint_);
+  }
   current_->end_ms = now_ms;
   std::swap(next, current_);
   return std::make_unique<Interval>(std::move(next));
+}
+
+void Aggregator::recycle(std::unique_ptr<Interval> drained) {
+  // One spare is all rotate() needs; another aggregator's interval has other options.
+  if (!drained || !drained->data_ || spare_ || drained->data_->config() != config_.get()) return;
+  drained->data_->clear();
+  spare_ = std::move(drained->data_);
 }
 
 void Aggregator::add_datagram(std::string_view payload, std::int64_t now_ms,

@@ -97,6 +97,7 @@ class Aggregator {
     std::int64_t end_ms() const;
 
    private:
+    friend class Aggregator;
     std::unique_ptr<IntervalData> data_;
   };
 
@@ -105,11 +106,20 @@ class Aggregator {
   // interval is O(series): drop it after draining, between receive calls.
   std::unique_ptr<Interval> rotate(std::int64_t now_ms);
 
+  // Hands a drained interval back (instead of dropping it; same cost, between
+  // receive calls): its tables, arrays and key chunks are emptied and kept for
+  // the next rotate(), which uses them when they are the size a new interval
+  // would get. A steady load then allocates nothing per interval; a new
+  // interval every 10 s made the heap step by hundreds of KiB (docs/RELIABILITY.md,
+  // "Soak"). What comes out is the same either way.
+  void recycle(std::unique_ptr<Interval> drained);
+
  private:
   void add_line(std::string_view line, std::int64_t now_ms, const InvalidLineHandler& on_invalid);
 
   std::shared_ptr<const AggregatorConfig> config_;
   std::unique_ptr<IntervalData> current_;
+  std::unique_ptr<IntervalData> spare_;  // a drained interval, emptied, for the next rotate()
   ParseStats stats_;
   ParsedLine parsed_;          // reused for every line: no allocation once warm
   std::string key_;            // canonical series key scratch

@@ -108,7 +108,10 @@ class StatsdServer {
     auto& interval = *pending_.front();
     const bool more = interval.drain(slice_, kSliceMetrics);
     runtime_.send_metrics(slice_, interval.end_ms());
-    if (!more) pending_.pop_front();
+    if (!more) {
+      aggregator_.recycle(std::move(pending_.front()));
+      pending_.pop_front();
+    }
     asio::post(runtime_.io(), [this] { drain_slice(); });
   }
 

@@ -2,6 +2,7 @@
 #include "collectors/statsd/series_table.h"
 
 #include <algorithm>
+#include <cstring>
 #include <new>
 #include <unordered_map>
 
@@ -37,15 +38,67 @@ std::unique_ptr<Slot, FreeDeleter> rehashed(std::size_t capacity, std::size_t co
 IntervalData::IntervalData(std::shared_ptr<const AggregatorConfig> config, std::int64_t start_ms,
                            std::size_t size_hint)
     : config_(std::move(config)), options_(&config_->options), start_ms_(start_ms) {
+  restart(start_ms, size_hint);
+}
+
+void IntervalData::restart(std::int64_t start_ms, std::size_t size_hint) {
+  start_ms_ = start_ms;
   std::size_t capacity = 16;
   const std::size_t wanted = std::min(size_hint, options_->max_series);
   while (capacity * 3 < wanted * 4 + 4) capacity *= 2;
-  slots_ = zeroed_slots(capacity);
-  capacity_ = capacity;
-  series_.reserve(wanted);
-  cache_slots_ = zeroed_slots(capacity);
-  cache_capacity_ = capacity;
-  cached_.reserve(wanted);
+  if (capacity != capacity_) {
+    // Another size than the kept one (or none kept): what a new interval
+    // gets; the kept arrays were for another load too.
+    slots_ = zeroed_slots(capacity);
+    capacity_ = capacity;
+    std::vector<Series>().swap(series_);
+    std::vector<CachedLine>().swap(cached_);
+  }
+  if (cache_capacity_ != capacity) {
+    cache_slots_ = zeroed_slots(capacity);
+    cache_capacity_ = capacity;
+  }
+  // An eighth over the hint: a load that varies by a few series does not
+  // double the arrays in the middle of an interval.
+  series_.reserve(wanted + wanted / 8);
+  cached_.reserve(wanted + wanted / 8);
+}
+
+namespace {
+
+// Empties `v`; keeps its memory unless it is over a quarter more than was used
+// (the first interval's, grown by doubling; a burst's).
+template <class T>
+void empty_keeping_what_was_used(std::vector<T>& v) {
+  if (v.capacity() > v.size() + v.size() / 4 + 16) {
+    std::vector<T>().swap(v);
+  } else {
+    v.clear();
+  }
+}
+
+}  // namespace
+
+void IntervalData::clear() {
+  std::memset(slots_.get(), 0, capacity_ * sizeof(Slot));
+  std::memset(cache_slots_.get(), 0, cache_capacity_ * sizeof(Slot));
+  empty_keeping_what_was_used(series_);
+  empty_keeping_what_was_used(cached_);
+  empty_keeping_what_was_used(timers_);
+  empty_keeping_what_was_used(sets_);
+  // The chunks this interval used are about what an interval of the same
+  // load needs; the rest go, so a burst's chunks do not stay.
+  chunks_.resize(chunk_next_);
+  long_keys_.clear();
+  chunk_ = nullptr;
+  chunk_next_ = 0;
+  chunk_used_ = 0;
+  arena_bytes_ = chunks_.size() * kChunkBytes;
+  random_ = kRandomSeed;
+  drain_series_ = 0;
+  drain_sub_ = 0;
+  cap_drops = 0;
+  end_ms = 0;
 }
 
 std::size_t IntervalData::memory_bytes() const {

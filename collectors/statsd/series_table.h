@@ -61,6 +61,17 @@ class IntervalData {
   IntervalData(std::shared_ptr<const AggregatorConfig> config, std::int64_t start_ms,
                std::size_t size_hint);
 
+  // Aggregator::recycle(): empties the interval and keeps its memory (tables
+  // zeroed, arrays cleared unless over a quarter larger than was used, the key
+  // chunks this interval used rewound, the others freed). O(capacity), between
+  // receive calls.
+  void clear();
+  // Starts a new or cleared interval at `start_ms` sized for `size_hint`
+  // series, as the constructor does: tables of another size than the hint's
+  // are replaced, kept ones are used as they are. O(1) when the sizes match.
+  void restart(std::int64_t start_ms, std::size_t size_hint);
+  const AggregatorConfig* config() const { return config_.get(); }
+
   // nullptr when the series is new and max_series is reached.
   Series* find_or_insert(std::string_view key, std::uint64_t hash, const ParsedLine& line) {
     const std::uint32_t tag = static_cast<std::uint32_t>(hash >> 32);
@@ -209,14 +220,17 @@ class IntervalData {
   char* store_bytes(std::size_t size) {
     if (size > kChunkBytes / 4) {
       // A rare long key gets its own block and leaves the current chunk be.
-      chunks_.emplace_back(new char[size]);
+      long_keys_.emplace_back(new char[size]);
       arena_bytes_ += size;
-      return chunks_.back().get();
+      return long_keys_.back().get();
     }
     if (!chunk_ || kChunkBytes - chunk_used_ < size) {
-      chunks_.emplace_back(new char[kChunkBytes]);
-      arena_bytes_ += kChunkBytes;
-      chunk_ = chunks_.back().get();
+      // A recycled interval's chunks first, then new ones.
+      if (chunk_next_ == chunks_.size()) {
+        chunks_.emplace_back(new char[kChunkBytes]);
+        arena_bytes_ += kChunkBytes;
+      }
+      chunk_ = chunks_[chunk_next_++].get();
       chunk_used_ = 0;
     }
     char* dst = chunk_ + chunk_used_;
@@ -263,11 +277,14 @@ class IntervalData {
   std::unique_ptr<Slot, FreeDeleter> cache_slots_;
   std::size_t cache_capacity_ = 0;
   std::vector<CachedLine> cached_;
-  std::vector<std::unique_ptr<char[]>> chunks_;
-  char* chunk_ = nullptr;  // the chunk keys are appended to
+  std::vector<std::unique_ptr<char[]>> chunks_;     // kChunkBytes each
+  std::vector<std::unique_ptr<char[]>> long_keys_;  // one block per key over kChunkBytes / 4
+  char* chunk_ = nullptr;                           // the chunk keys are appended to
+  std::size_t chunk_next_ = 0;                      // chunks_[chunk_next_] comes after it
   std::size_t chunk_used_ = 0;
   std::size_t arena_bytes_ = 0;
-  std::uint64_t random_ = 0x9E3779B97F4A7C15ULL;
+  static constexpr std::uint64_t kRandomSeed = 0x9E3779B97F4A7C15ULL;
+  std::uint64_t random_ = kRandomSeed;
   // Drain cursor: series index and the metric within it.
   std::size_t drain_series_ = 0;
   std::size_t drain_sub_ = 0;
