@@ -132,7 +132,9 @@ constexpr std::size_t slots_offset = (sizeof(HealthHeader) + 63) / 64 * 64;
 
 // Writer side of a seqlock; one writer per lock. A writer that died mid-update
 // left the sequence odd: the next one keeps it odd while it writes and then
-// makes it even, so readers recover.
+// makes it even (never odd again on an even count, which would invert the
+// parity: readers would then take half-written data and refuse whole data).
+// HealthBlock::attach_writer uses it to end a dead writer's section at once.
 class SeqWriter {
  public:
   explicit SeqWriter(std::atomic<std::uint32_t>& seq) : seq_(seq) {
@@ -311,6 +313,38 @@ void HealthBlock::set_state(std::size_t slot, ModuleState state) {
   SeqWriter lock(s.process_seq);
   // relaxed: ordered by the seqlock's fences.
   s.state.store(static_cast<std::uint32_t>(state), std::memory_order_relaxed);
+}
+
+void HealthBlock::attach_writer(std::size_t slot) {
+  if (mapping_->access != Access::read_write)
+    throw ShmError(mapping_->name + ": attach_writer on a read-only block");
+  auto& s = mapping_->slot(slot);
+  // relaxed: we are the slot's only writer (the previous process is dead and
+  // reaped), so these loads see its last stores (process exit and waitpid order them).
+  if (s.errors_seq.load(std::memory_order_relaxed) % 2 != 0) {
+    // record_error stores errors_total last, so the entries below it are whole;
+    // the one at errors_total % 16 may be half-written (shown only once the ring
+    // has wrapped). Say so in it rather than show a mix of two errors. The
+    // SeqWriter keeps the odd value while we write and stores the next even one
+    // with release: readers that see it even see the repaired entry too.
+    SeqWriter lock(s.errors_seq);
+    // relaxed: ordered by the seqlock's fences.
+    auto& entry = s.errors[s.errors_total.load(std::memory_order_relaxed) % health_error_slots];
+    entry.reason.store("lost");
+    entry.text.store("the module's previous process was killed while it wrote this entry");
+  }
+  if (s.values_seq.load(std::memory_order_relaxed) % 2 != 0) {
+    // Names and values may come from two sets: none until the next set_values
+    // (values_time_ms 0 says "never written" to readers), inside the seqlock as above.
+    SeqWriter lock(s.values_seq);
+    // relaxed: ordered by the seqlock's fences.
+    s.values_count.store(0, std::memory_order_relaxed);
+    s.values_offered.store(0, std::memory_order_relaxed);
+    s.values_time_ms.store(0, std::memory_order_relaxed);
+  }
+  // process_seq is the supervisor's: one supervisor writes it for the block's
+  // whole life (a new supervisor creates a new block), so it is never left odd
+  // for a later writer.
 }
 
 void HealthBlock::heartbeat(std::size_t slot, std::int64_t now_ms) {

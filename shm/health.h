@@ -119,6 +119,17 @@ class HealthBlock {
   void set_state(std::size_t slot, ModuleState state);
 
   // Module's fields (one writer per slot: the module's process).
+  //
+  // A module's process calls attach_writer once for its slot, before its first
+  // write (ModuleRuntime's constructor does). A previous process of the module
+  // killed inside record_error or set_values left that group's sequence odd:
+  // attach_writer finishes the dead writer's section so readers stop reporting
+  // `torn`. The errors stay (the entry that was being written is marked reason
+  // "lost"); a half-written set of values is cleared until the next set_values.
+  // Safe only while no other process writes the slot: the supervisor starts a
+  // module again only after it has reaped the old process. Throws ShmError on a
+  // read-only block.
+  void attach_writer(std::size_t slot);
   void heartbeat(std::size_t slot, std::int64_t now_ms);
   void add(std::size_t slot, Counter counter, std::uint64_t delta);
   void set(std::size_t slot, Counter counter, std::uint64_t value);

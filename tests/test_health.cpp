@@ -55,6 +55,7 @@ class TestHealth : public QObject {
   void more_than_64_values_say_how_many_were_offered();
   void values_consistent_while_written();
   void values_left_mid_update_read_as_torn();
+  void restarted_writer_ends_a_dead_writers_sections();
 };
 
 void TestHealth::cleanup() {
@@ -268,8 +269,20 @@ void TestHealth::writer_killed_mid_update_does_not_wedge_readers() {
     kill(child, SIGKILL);
     QCOMPARE(wait_exit(child), 128 + SIGKILL);
     (void)block.snapshot(0);  // returns, whatever the sequence was left at
-    block.record_error(0, -round, "restarted", "round " + std::to_string(round));
-    const auto snap = block.snapshot(0);
+    // The restarted module attaches: readers see whole errors at once, before it
+    // records anything (the entry the dead writer was filling says "lost").
+    auto restarted = HealthBlock::open(test_instance(), Access::read_write);
+    restarted.attach_writer(0);
+    auto snap = block.snapshot(0);
+    QVERIFY(!snap.torn);
+    for (const auto& error : snap.errors) {
+      if (error.reason == "lost" || error.reason == "restarted") continue;  // earlier rounds'
+      QCOMPARE(error.reason, std::string("flood"));
+      QCOMPARE(error.text, std::string(150, 'f'));
+    }
+    restarted.record_error(0, -round, "restarted", "round " + std::to_string(round));
+    snap = block.snapshot(0);
+    QVERIFY(!snap.torn);
     QCOMPARE(snap.errors.back().reason, std::string("restarted"));
     QCOMPARE(snap.errors.back().text, "round " + std::to_string(round));
     QCOMPARE(snap.errors.back().time_ms, std::int64_t{-round});
@@ -448,6 +461,75 @@ void TestHealth::values_left_mid_update_read_as_torn() {
   QVERIFY(!snap.torn);
   QCOMPARE(snap.values.size(), std::size_t{1});
   QVERIFY((snap.values[0] == HealthValue{"b", 2}));
+}
+
+void TestHealth::restarted_writer_ends_a_dead_writers_sections() {
+  // A module killed inside record_error and inside set_values (both sequences of
+  // slot 1 set odd by hand at their pinned offsets: the slot at 64 + 9216,
+  // errors_seq at 384 and values_seq at 5056 in it). Without attach_writer its
+  // readers said `torn` until the restarted module next wrote each group (the
+  // errors: maybe never). The restarted module attaches: readers at once see
+  // whole data, the writes that follow are read whole, the other slots are untouched.
+  auto block = HealthBlock::create(test_instance(), modules(), std::nullopt);
+  auto observer = HealthBlock::open(test_instance(), Access::read_only);
+  for (int i = 0; i < 17; ++i) {  // wrapped: the entry being written is the oldest shown
+    block.record_error(0, i, "zero", "slot 0 #" + std::to_string(i));
+    block.record_error(1, i, "one", "slot 1 #" + std::to_string(i));
+  }
+  block.set_values(0, 20, {{"a", 1}});
+  block.set_values(1, 21, {{"b", 2}, {"c", 3}});
+  const auto slot0 = observer.snapshot(0);
+  const auto set_odd = [](long offset) {
+    FILE* f = std::fopen(("/dev/shm/" + segment_name(test_instance(), "health")).c_str(), "r+b");
+    QVERIFY(f);
+    const std::uint32_t odd = 2 * 17 + 1;
+    std::fseek(f, offset, SEEK_SET);
+    std::fwrite(&odd, 4, 1, f);
+    std::fclose(f);
+  };
+  set_odd(64 + 9216 + 384);
+  set_odd(64 + 9216 + 5056);
+  QVERIFY(observer.snapshot(1).torn);
+
+  auto restarted = HealthBlock::open(test_instance(), Access::read_write);
+  restarted.attach_writer(1);
+  auto snap = observer.snapshot(1);
+  QVERIFY(!snap.torn);
+  QCOMPARE(snap.errors_total, std::uint64_t{17});
+  QCOMPARE(snap.errors.size(), std::size_t{16});
+  QCOMPARE(snap.errors.front().reason, std::string("lost"));
+  for (std::size_t k = 1; k < 16; ++k) {
+    QCOMPARE(snap.errors[k].reason, std::string("one"));
+    QCOMPARE(snap.errors[k].text, "slot 1 #" + std::to_string(k + 1));
+    QCOMPARE(snap.errors[k].time_ms, std::int64_t(k + 1));
+  }
+  QVERIFY(snap.values.empty());
+  QCOMPARE(snap.values_offered, 0u);
+  QCOMPARE(snap.values_time_ms, std::int64_t{0});
+
+  // The restarted writer's updates: even when done, so read whole (an odd count
+  // kept by a plain increment would make readers refuse them).
+  restarted.record_error(1, 99, "restarted", "whole");
+  restarted.set_values(1, 100, {{"d", 4}});
+  snap = observer.snapshot(1);
+  QVERIFY(!snap.torn);
+  QCOMPARE(snap.errors_total, std::uint64_t{18});
+  QCOMPARE(snap.errors.back().reason, std::string("restarted"));
+  QCOMPARE(snap.errors.back().text, std::string("whole"));
+  QCOMPARE(snap.errors.back().time_ms, std::int64_t{99});
+  QCOMPARE(snap.values.size(), std::size_t{1});
+  QVERIFY((snap.values[0] == HealthValue{"d", 4}));
+  QCOMPARE(snap.values_time_ms, std::int64_t{100});
+
+  // Attaching to a slot left even changes nothing; a read-only block cannot attach.
+  restarted.attach_writer(0);
+  const auto again = observer.snapshot(0);
+  QVERIFY(!again.torn);
+  QCOMPARE(again.errors.size(), slot0.errors.size());
+  for (std::size_t k = 0; k < again.errors.size(); ++k)
+    QCOMPARE(again.errors[k].text, slot0.errors[k].text);
+  QVERIFY(again.values == slot0.values);
+  QVERIFY_EXCEPTION_THROWN(observer.attach_writer(1), ShmError);
 }
 
 QTEST_GUILESS_MAIN(TestHealth)

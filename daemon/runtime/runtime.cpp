@@ -99,6 +99,8 @@ ModuleRuntime::ModuleRuntime(const config::Config& config, const config::ModuleC
   const auto slot = health_->find(module.name);
   if (!slot) throw std::runtime_error("module " + module.name + " has no slot in the health block");
   slot_ = *slot;
+  // A previous process of this module may have been killed mid-update.
+  health_->attach_writer(slot_);
   // The first self-report comes one flush interval after the start (at most a
   // minute), then one a minute.
   last_self_report_ms_ =
