@@ -2,7 +2,8 @@
 // real servers, started here on free ports: InfluxDB 1.6.7 (UDP and HTTP, read back
 // through its query API), carbon-cache (read back with whisper-fetch), VictoriaMetrics
 // (both protocols, /api/v1/export), and a stand-in of the InfluxDB 2.x write API.
-// https with a CA of our own (and a wrong one refused). Faults: backend absent at
+// https with a CA of our own (and a wrong one refused, and a certificate for another
+// name). Faults: backend absent at
 // start, killed and restarted, kill -9 of the module during an outage, HTTP
 // 500/429/413 answers, a TCP peer that accepts and never reads; memory stays bounded.
 #include <arpa/inet.h>
@@ -22,10 +23,12 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "tests/support/agent.h"
+#include "tests/support/compression.h"
 #include "tests/support/health.h"
 
 using namespace bucky3::test;
@@ -229,33 +232,93 @@ std::string influx_module(const std::string& name, const std::string& protocol, 
          "\n    remote_hosts: [127.0.0.1:" + std::to_string(port) + "]\n" + extra;
 }
 
+// A server certificate signed by the CA ca.pem/ca.key in `dir`, with subject CN
+// `common_name` and the subjectAltName `alt_names` ("IP:127.0.0.1",
+// "DNS:localhost"): <name>.pem and <name>.key. EC keys: quick to make.
+bool sign_server_certificate(const TempDir& dir, const std::string& name,
+                             const std::string& common_name, const std::string& alt_names) {
+  const auto file = [&](const std::string& f) { return dir.path() + "/" + f; };
+  if (run_command({"/usr/bin/openssl", "req", "-newkey", "ec", "-pkeyopt",
+                   "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", file(name + ".key"), "-out",
+                   file(name + ".csr"), "-subj", "/CN=" + common_name}) != 0)
+    return false;
+  const auto extensions = dir.write(name + ".ext", "subjectAltName=" + alt_names +
+                                                       "\nbasicConstraints=CA:FALSE\n"
+                                                       "extendedKeyUsage=serverAuth\n");
+  return run_command({"/usr/bin/openssl", "x509", "-req", "-in", file(name + ".csr"), "-CA",
+                      file("ca.pem"), "-CAkey", file("ca.key"), "-CAcreateserial", "-days", "1",
+                      "-extfile", extensions, "-out", file(name + ".pem")}) == 0;
+}
+
 // A throwaway CA ("ca") and a server certificate for 127.0.0.1 it signed
 // ("server"), plus a second CA ("other") that signed nothing: <name>.pem and
-// <name>.key in `dir`. EC keys: quick to make.
+// <name>.key in `dir`.
 bool make_certificates(const TempDir& dir) {
   const auto file = [&](const std::string& name) { return dir.path() + "/" + name; };
-  const std::vector<std::string> ec_key{"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                                        "-nodes"};
   for (const std::string ca : {"ca", "other"}) {
-    std::vector<std::string> argv{"/usr/bin/openssl", "req", "-x509"};
-    argv.insert(argv.end(), ec_key.begin(), ec_key.end());
-    argv.insert(argv.end(),
-                {"-keyout", file(ca + ".key"), "-out", file(ca + ".pem"), "-days", "1", "-subj",
-                 "/CN=bucky3 test " + ca, "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-                 "keyUsage=critical,keyCertSign,cRLSign"});
-    if (run_command(argv) != 0) return false;
+    if (run_command({"/usr/bin/openssl",
+                     "req",
+                     "-x509",
+                     "-newkey",
+                     "ec",
+                     "-pkeyopt",
+                     "ec_paramgen_curve:prime256v1",
+                     "-nodes",
+                     "-keyout",
+                     file(ca + ".key"),
+                     "-out",
+                     file(ca + ".pem"),
+                     "-days",
+                     "1",
+                     "-subj",
+                     "/CN=bucky3 test " + ca,
+                     "-addext",
+                     "basicConstraints=critical,CA:TRUE",
+                     "-addext",
+                     "keyUsage=critical,keyCertSign,cRLSign"}) != 0)
+      return false;
   }
-  std::vector<std::string> request{"/usr/bin/openssl", "req"};
-  request.insert(request.end(), ec_key.begin(), ec_key.end());
-  request.insert(request.end(), {"-keyout", file("server.key"), "-out", file("server.csr"), "-subj",
-                                 "/CN=127.0.0.1"});
-  if (run_command(request) != 0) return false;
-  const auto extensions = dir.write("server.ext",
-                                    "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
-                                    "extendedKeyUsage=serverAuth\n");
-  return run_command({"/usr/bin/openssl", "x509", "-req", "-in", file("server.csr"), "-CA",
-                      file("ca.pem"), "-CAkey", file("ca.key"), "-CAcreateserial", "-days", "1",
-                      "-extfile", extensions, "-out", file("server.pem")}) == 0;
+  return sign_server_certificate(dir, "server", "127.0.0.1", "IP:127.0.0.1");
+}
+
+// tests/support/http_standin.py over HTTPS with <name>.pem of `certs`, answering
+// every request 204; what it was sent and the server names (SNI) it was asked for.
+struct HttpsStandin {
+  TempDir dir;
+  int port = free_port(false);
+  Process process;
+  bool start(const TempDir& certs, const std::string& name) {
+    process.start({"/usr/bin/python3", source_dir() + "/tests/support/http_standin.py", "--port",
+                   std::to_string(port), "--dir", dir.path(), "--tls",
+                   certs.path() + "/" + name + ".pem", certs.path() + "/" + name + ".key"},
+                  dir.path());
+    return poll_until([&] { return send_tcp(port, ""); }, 10s);
+  }
+  std::string requests() const { return read_file(dir.path() + "/requests.jsonl"); }
+  std::string bodies() const {  // every request body (gunzipped: the writes are), in order
+    std::string out;
+    for (int n = 0; ::access((dir.path() + "/" + std::to_string(n) + ".body").c_str(), F_OK) == 0;
+         ++n) {
+      const auto body = read_file(dir.path() + "/" + std::to_string(n) + ".body");
+      out += body.starts_with("\x1f\x8b") ? gunzip(body) : body;
+    }
+    return out;
+  }
+  std::set<std::string> server_names() const {
+    std::set<std::string> out;
+    std::istringstream lines(read_file(dir.path() + "/sni.txt"));
+    for (std::string line; std::getline(lines, line);) out.insert(line);
+    return out;
+  }
+};
+
+bool has_gauges(const std::string& lines, int from, int to) {
+  for (int i = from; i < to; ++i) {
+    if (lines.find("name=g" + std::to_string(i) + " value=" + std::to_string(i) + "\n") ==
+        std::string::npos)
+      return false;
+  }
+  return true;
 }
 
 // A TCP peer that accepts and never reads. Its receive buffer is set small on
@@ -714,6 +777,75 @@ class TestE2ePush : public QObject {
     std::istringstream log(agent.process.err());
     for (std::string line; std::getline(log, line);)
       QVERIFY2(!line.starts_with("influx_tls[") || line.find("certificate") == std::string::npos,
+               line.c_str());
+  }
+
+  // A certificate our CA signed, but for another name (elsewhere.example) than the
+  // one dialled (127.0.0.1, localhost): refused, nothing sent, counted and logged.
+  // Certificates for the dialled names (an IP SAN, a DNS SAN) are taken. SNI
+  // carries the name, never an address.
+  void influxdb_https_checks_the_host_name() {
+    TempDir certs;
+    QVERIFY(make_certificates(certs));
+    QVERIFY(
+        sign_server_certificate(certs, "elsewhere", "elsewhere.example", "DNS:elsewhere.example"));
+    QVERIFY(sign_server_certificate(certs, "localhost", "localhost", "DNS:localhost"));
+    HttpsStandin wrong, by_address, by_name;
+    QVERIFY(wrong.start(certs, "elsewhere"));
+    QVERIFY(by_address.start(certs, "server"));
+    QVERIFY(by_name.start(certs, "localhost"));
+    const auto module = [&](const std::string& name, const std::string& host, int port) {
+      return "  " + name + ":\n    type: influxdb_client\n    protocol: https\n" +
+             "    remote_hosts: [\"" + host + ":" + std::to_string(port) + "\"]\n" +
+             "    database: tls\n    tls_ca_file: " + certs.path() + "/ca.pem\n";
+    };
+    Agent agent;
+    agent.start(module("wrong_address", "127.0.0.1", wrong.port) +
+                module("wrong_name", "localhost", wrong.port) +
+                module("by_address", "127.0.0.1", by_address.port) +
+                module("by_name", "localhost", by_name.port));
+    send_gauges(agent, 0, 100);
+    QVERIFY2(poll_until(
+                 [&] {
+                   return has_gauges(by_address.bodies(), 0, 100) &&
+                          has_gauges(by_name.bodies(), 0, 100);
+                 },
+                 30s),
+             agent.process.err().c_str());
+    for (const std::string refused : {"wrong_address", "wrong_name"}) {
+      QVERIFY2(poll_until(
+                   [&] {
+                     const auto err = agent.process.err();
+                     const auto at = err.find(refused + "[");
+                     return !wrong.requests().empty() ||  // fail at once: it was taken
+                            (at != std::string::npos &&
+                             err.find("certificate verify failed", at) != std::string::npos);
+                   },
+                   20s),
+               agent.process.err().c_str());
+      QVERIFY2(wrong.requests().empty(), wrong.requests().c_str());  // not even CREATE DATABASE
+      // Counted, and the last errors of its health slot say why.
+      std::optional<bucky3::shm::HealthSnapshot> health;
+      QVERIFY(poll_until(
+          [&] {
+            health = health_snapshot(agent.instance, refused);
+            return health &&
+                   std::any_of(health->errors.begin(), health->errors.end(), [](const auto& e) {
+                     return e.text.find("certificate verify failed") != std::string::npos;
+                   });
+          },
+          10s));
+      QCOMPARE(health->counters[std::size_t(bucky3::shm::Counter::metrics_out)], std::uint64_t{0});
+      QVERIFY(health->counters[std::size_t(bucky3::shm::Counter::retries)] > 0);
+      QVERIFY(health->counters[std::size_t(bucky3::shm::Counter::errors)] > 0);
+    }
+    QVERIFY2(wrong.requests().empty(), wrong.requests().c_str());
+    QCOMPARE(by_name.server_names(), std::set<std::string>{"localhost"});
+    QCOMPARE(by_address.server_names(), std::set<std::string>{"-"});
+    QCOMPARE(wrong.server_names(), (std::set<std::string>{"-", "localhost"}));
+    std::istringstream log(agent.process.err());
+    for (std::string line; std::getline(log, line);)
+      QVERIFY2(!line.starts_with("by_") || line.find("certificate") == std::string::npos,
                line.c_str());
   }
 

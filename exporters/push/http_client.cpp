@@ -180,8 +180,13 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
         self->connected = true;
         return self->write(first_attempt);
       }
-      // SNI, and the certificate must name the host.
-      if (!SSL_set_tlsext_host_name(self->secure->native_handle(), self->origin.host.c_str())) {
+      // SNI for a name (RFC 6066 permits no address literal there: a server
+      // may refuse it), and the certificate must name the host: its DNS names
+      // for a name, its IP addresses for an address (host_name_verification
+      // checks the leaf with X509_check_host or X509_check_ip_asc; the chain is
+      // checked by verify_peer before).
+      if (!self->host_is_address &&
+          !SSL_set_tlsext_host_name(self->secure->native_handle(), self->origin.host.c_str())) {
         self->drop_connection();
         return self->complete(
             error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()), {});
@@ -285,6 +290,11 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
   HttpClientOptions options;
   Resolver resolver;
   std::optional<asio::ssl::context> ssl_context;
+  const bool host_is_address = [this] {
+    error_code ec;
+    asio::ip::make_address(origin.host, ec);
+    return !ec;
+  }();
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;

@@ -9,6 +9,8 @@ answer given). Answers come from --script, one entry per request, then --default
   hang                read the request, never answer, keep the connection open
 Usage: http_standin.py --port P --dir D [--script 500,500,204] [--default 204]
                        [--tls CERT KEY]   (HTTPS with that certificate)
+With --tls, <dir>/sni.txt gets one line per TLS handshake: the server name the
+client sent (SNI), "-" when it sent none.
 """
 import argparse
 import http.server
@@ -69,6 +71,12 @@ def main():
     if args.tls:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args.tls[0], args.tls[1])
+
+        def record_sni(ssl_socket, server_name, ssl_context):
+            with lock, open(os.path.join(args.dir, "sni.txt"), "a") as f:
+                f.write((server_name or "-") + "\n")
+
+        context.sni_callback = record_sni
         server.socket = context.wrap_socket(server.socket, server_side=True)
     server.serve_forever()
 
