@@ -590,10 +590,13 @@ class TestRingTool : public QObject {
     QVERIFY(trailer);
     QVERIFY(missed > 0);
     QCOMPARE(trailer->missed_records, missed);
-    // Each record was either captured or counted missed (the count may lag by one
-    // record at the end, when no later overrun completed it).
+    // Each record was either captured or counted missed. The count may lag by one
+    // record at the end, when no later overrun completed it, and lead by one at the
+    // start: records_written is bumped just after write_pos, so the one read when the
+    // observer took its start position may not count the record before it yet
+    // (RingSet::add_rings; seen once in CI's ASan run: 632680 + 4116296 = written + 1).
     QVERIFY2(
-        records + missed <= written && records + missed + 2 >= written,
+        records + missed <= written + 1 && records + missed + 2 >= written,
         qPrintable(
             QString("written %1, captured %2, missed %3").arg(written).arg(records).arg(missed)));
   }
