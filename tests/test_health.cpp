@@ -8,6 +8,7 @@
 
 #include <QtTest>
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <new>
 
@@ -30,6 +31,64 @@ int wait_exit(pid_t child) {
   int status = 0;
   waitpid(child, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// What race_a_writer saw.
+struct Race {
+  bool writer_alive = true;  // false: it died before it wrote anything
+  int exit_code = -1;        // the writer's, once told to stop
+  int while_writing = 0, checked = 0, torn = 0, inconsistent = 0;
+};
+
+// Forks a writer that calls write(block, i) on its own mapping for i = 1, 2, ...
+// without pause until told to stop, and takes snapshots of `slot` until 20,000 were
+// taken while it wrote (`started`: no timing assumption). A torn snapshot (the
+// reader gave up after its retries) is only counted; `mixed` counts what is wrong
+// in every other one.
+template <class Write, class Started, class Mixed>
+Race race_a_writer(const HealthBlock& block, std::size_t slot, Write write, Started started,
+                   Mixed mixed) {
+  void* shared = mmap(nullptr, sizeof(std::atomic<int>), PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (shared == MAP_FAILED) qFatal("mmap: %s", std::strerror(errno));
+  auto* stop = new (shared) std::atomic<int>(0);
+  const pid_t writer = fork();
+  if (writer == 0) {
+    try {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      auto mine = HealthBlock::open(test_instance(), Access::read_write);
+      // acquire: pairs with the reader's release store; nothing else is ordered by it.
+      for (int i = 1; i < 1'000'000'000 && stop->load(std::memory_order_acquire) == 0; ++i) {
+        write(mine, i);
+      }
+      _exit(0);
+    } catch (...) {
+      _exit(3);
+    }
+  }
+  Race race;
+  while (race.while_writing < 20000) {
+    const auto snap = block.snapshot(slot);
+    const bool writing = started(snap);
+    if (writing) ++race.while_writing;  // the writer started and writes until told to stop
+    if (snap.torn) {
+      ++race.torn;
+    } else {
+      ++race.checked;
+      race.inconsistent += mixed(snap);
+    }
+    if (!writing && waitpid(writer, nullptr, WNOHANG) == writer) {
+      race.writer_alive = false;
+      break;
+    }
+  }
+  if (race.writer_alive) {
+    // release: pairs with the writer's acquire load.
+    stop->store(1, std::memory_order_release);
+    race.exit_code = wait_exit(writer);
+  }
+  munmap(shared, sizeof(std::atomic<int>));
+  return race;
 }
 
 }  // namespace
@@ -188,26 +247,11 @@ void TestHealth::snapshots_are_consistent_while_written() {
   // the writer runs until told to stop). A snapshot not marked torn never shows
   // a mix; a torn one (the reader gave up after its retries) is only counted.
   auto block = HealthBlock::create(test_instance(), modules(), std::nullopt);
-  void* shared = mmap(nullptr, sizeof(std::atomic<int>), PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  QVERIFY(shared != MAP_FAILED);
-  auto* stop = new (shared) std::atomic<int>(0);
-  const pid_t writer = fork();
-  if (writer == 0) {
-    try {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      auto mine = HealthBlock::open(test_instance(), Access::read_write);
-      // acquire: pairs with the reader's release store; nothing else is ordered by it.
-      for (int i = 1; i < 1'000'000'000 && stop->load(std::memory_order_acquire) == 0; ++i) {
-        const auto n = std::to_string(i);
-        mine.record_error(0, i, "reason " + n, "text " + n + std::string(i % 150, '.') + n);
-        mine.set_process(0, i, ModuleState::running, i, static_cast<std::uint32_t>(i));
-      }
-      _exit(0);
-    } catch (...) {
-      _exit(3);
-    }
-  }
+  const auto write = [](HealthBlock& mine, int i) {
+    const auto n = std::to_string(i);
+    mine.record_error(0, i, "reason " + n, "text " + n + std::string(i % 150, '.') + n);
+    mine.set_process(0, i, ModuleState::running, i, static_cast<std::uint32_t>(i));
+  };
   const auto mixed = [](const HealthSnapshot& snap) {
     int bad = 0;
     if (snap.pid != snap.start_time_ms || std::uint32_t(snap.pid) != snap.restarts) ++bad;
@@ -222,36 +266,19 @@ void TestHealth::snapshots_are_consistent_while_written() {
     }
     return bad;
   };
-  int inconsistent = 0, while_writing = 0, checked = 0, torn = 0;
-  bool writer_alive = true;
-  while (while_writing < 20000) {
-    const auto snap = block.snapshot(0);
-    if (snap.pid > 0) ++while_writing;  // the writer started and writes until told to stop
-    if (snap.torn) {
-      ++torn;
-    } else {
-      ++checked;
-      inconsistent += mixed(snap);
-    }
-    if (snap.pid == 0 && waitpid(writer, nullptr, WNOHANG) == writer) {
-      writer_alive = false;  // died before writing: the QVERIFY below fails
-      break;
-    }
-  }
-  QVERIFY(writer_alive);
-  // release: pairs with the writer's acquire load.
-  stop->store(1, std::memory_order_release);
-  QCOMPARE(wait_exit(writer), 0);
+  const auto race = race_a_writer(
+      block, 0, write, [](const HealthSnapshot& snap) { return snap.pid > 0; }, mixed);
+  QVERIFY(race.writer_alive);  // else it died before writing
+  QCOMPARE(race.exit_code, 0);
   const auto last = block.snapshot(0);
-  munmap(shared, sizeof(std::atomic<int>));
-  qInfo("%d snapshots while written: %d checked, %d torn; last write %d", while_writing, checked,
-        torn, last.pid);
+  qInfo("%d snapshots while written: %d checked, %d torn; last write %d", race.while_writing,
+        race.checked, race.torn, last.pid);
   QVERIFY(!last.torn);
   QCOMPARE(mixed(last), 0);
   QVERIFY(last.pid > 0);
   QCOMPARE(last.errors_total, std::uint64_t(last.pid));
-  QVERIFY(checked > 0);
-  QCOMPARE(inconsistent, 0);
+  QVERIFY(race.checked > 0);
+  QCOMPARE(race.inconsistent, 0);
 }
 
 void TestHealth::writer_killed_mid_update_does_not_wedge_readers() {
@@ -374,28 +401,12 @@ void TestHealth::values_consistent_while_written() {
   // number, without pause, until the reader has taken 20,000 snapshots while it
   // wrote. A snapshot not marked torn never mixes two sets.
   auto block = HealthBlock::create(test_instance(), modules(), std::nullopt);
-  void* shared = mmap(nullptr, sizeof(std::atomic<int>), PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  QVERIFY(shared != MAP_FAILED);
-  auto* stop = new (shared) std::atomic<int>(0);
-  const pid_t writer = fork();
-  if (writer == 0) {
-    try {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      auto mine = HealthBlock::open(test_instance(), Access::read_write);
-      std::vector<HealthValue> values;
-      // acquire: pairs with the reader's release store; nothing else is ordered by it.
-      for (int i = 1; i < 1'000'000'000 && stop->load(std::memory_order_acquire) == 0; ++i) {
-        values.assign(1 + i % 70, HealthValue{});
-        for (std::size_t k = 0; k < values.size(); ++k)
-          values[k] = {"value_" + std::to_string(i) + "_" + std::to_string(k), i};
-        mine.set_values(1, i, values);
-      }
-      _exit(0);
-    } catch (...) {
-      _exit(3);
-    }
-  }
+  const auto write = [values = std::vector<HealthValue>()](HealthBlock& mine, int i) mutable {
+    values.assign(1 + i % 70, HealthValue{});
+    for (std::size_t k = 0; k < values.size(); ++k)
+      values[k] = {"value_" + std::to_string(i) + "_" + std::to_string(k), i};
+    mine.set_values(1, i, values);
+  };
   const auto mixed = [](const HealthSnapshot& snap) {
     const auto i = snap.values_time_ms;
     if (i == 0) return snap.values.empty() ? 0 : 1;
@@ -410,33 +421,17 @@ void TestHealth::values_consistent_while_written() {
     }
     return 0;
   };
-  int inconsistent = 0, while_writing = 0, checked = 0, torn = 0;
-  bool writer_alive = true;
-  while (while_writing < 20000) {
-    const auto snap = block.snapshot(1);
-    if (snap.values_time_ms > 0) ++while_writing;
-    if (snap.torn) {
-      ++torn;
-    } else {
-      ++checked;
-      inconsistent += mixed(snap);
-    }
-    if (snap.values_time_ms == 0 && waitpid(writer, nullptr, WNOHANG) == writer) {
-      writer_alive = false;
-      break;
-    }
-  }
-  QVERIFY(writer_alive);
-  // release: pairs with the writer's acquire load.
-  stop->store(1, std::memory_order_release);
-  QCOMPARE(wait_exit(writer), 0);
+  const auto race = race_a_writer(
+      block, 1, write, [](const HealthSnapshot& snap) { return snap.values_time_ms > 0; }, mixed);
+  QVERIFY(race.writer_alive);  // else it died before writing
+  QCOMPARE(race.exit_code, 0);
   const auto last = block.snapshot(1);
-  munmap(shared, sizeof(std::atomic<int>));
-  qInfo("%d snapshots while written: %d checked, %d torn", while_writing, checked, torn);
+  qInfo("%d snapshots while written: %d checked, %d torn", race.while_writing, race.checked,
+        race.torn);
   QVERIFY(!last.torn);
   QCOMPARE(mixed(last), 0);
-  QVERIFY(checked > 0);
-  QCOMPARE(inconsistent, 0);
+  QVERIFY(race.checked > 0);
+  QCOMPARE(race.inconsistent, 0);
 }
 
 void TestHealth::values_left_mid_update_read_as_torn() {
