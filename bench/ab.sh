@@ -27,9 +27,7 @@ done
 bench_number "--rounds" "$rounds"
 bench_number "--seconds" "$seconds"
 for build in "$before" "$after"; do
-  for tool in bench_statsd_parse bench_ring_throughput bucky3; do
-    [ -x "$build/bin/$tool" ] || bench_fail "$build/bin/$tool is not built"
-  done
+  bench_require_built "$build" bench_statsd_parse bench_ring_throughput bucky3
 done
 generator=$after/bin/bench_udp_ceiling
 [ -x "$generator" ] || bench_fail "$generator is not built"

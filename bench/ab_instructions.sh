@@ -43,9 +43,7 @@ bench_number "--datagrams-per-second" "$rate"
 bench_number "--seconds" "$seconds"
 command -v valgrind > /dev/null || bench_fail "valgrind is not installed"
 for build in "$before" "$after"; do
-  for tool in bench_statsd_parse bench_ring_throughput bucky3; do
-    [ -x "$build/bin/$tool" ] || bench_fail "$build/bin/$tool is not built"
-  done
+  bench_require_built "$build" bench_statsd_parse bench_ring_throughput bucky3
 done
 generator=$after/bin/bench_udp_ceiling
 [ -x "$generator" ] || bench_fail "$generator is not built"
@@ -120,19 +118,8 @@ measure() {
 
   bench_step "$side: agent under callgrind"
   local port agent sent_datagrams sent_lines queued received series
-  port=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  cat > "$dir/ingest/bucky3.yaml" << YAML
-instance: abinstr$$
-flush_interval: 3600
-randomize_startup: false
-modules:
-  statsd_server:
-    type: statsd_server
-    local_host: 127.0.0.1:$port
-  debug_output:
-    type: debug_output
-    format: json
-YAML
+  port=$(bench_free_port udp)
+  bench_statsd_debug_config "$dir/ingest/bucky3.yaml" "abinstr$$" "$port" 3600
   (cd "$dir/ingest" && exec valgrind --tool=callgrind "${sim[@]}" --log-file=valgrind.%p \
     --callgrind-out-file="$dir/ingest/cg.%p" "$build/bin/bucky3" bucky3.yaml) \
     > "$dir/ingest/out.jsonl" 2> "$dir/ingest/err.log" &

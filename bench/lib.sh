@@ -46,3 +46,39 @@ bench_cpu_ticks() {
   bench_number "CPU ticks of pid $1" "$ticks"
   echo "$ticks"
 }
+# bench_require_built BUILD TOOL...: every BUILD/bin/TOOL is an executable.
+bench_require_built() {
+  local build=$1 tool
+  shift
+  for tool in "$@"; do
+    [ -x "$build/bin/$tool" ] || bench_fail "$build/bin/$tool is not built"
+  done
+}
+# bench_free_port [udp|tcp]: a port on 127.0.0.1 free for that kind of socket now
+# (udp by default).
+bench_free_port() {
+  local port
+  port=$(python3 -c 'import socket, sys
+kind = socket.SOCK_STREAM if sys.argv[1] == "tcp" else socket.SOCK_DGRAM
+s = socket.socket(socket.AF_INET, kind)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])' "${1:-udp}") || bench_fail "no free ${1:-udp} port"
+  bench_number "free ${1:-udp} port" "$port"
+  echo "$port"
+}
+# bench_statsd_debug_config FILE INSTANCE PORT FLUSH_INTERVAL: an agent config with
+# statsd_server on 127.0.0.1:PORT and debug_output in JSON Lines.
+bench_statsd_debug_config() {
+  cat > "$1" << YAML
+instance: $2
+flush_interval: $4
+randomize_startup: false
+modules:
+  statsd_server:
+    type: statsd_server
+    local_host: 127.0.0.1:$3
+  debug_output:
+    type: debug_output
+    format: json
+YAML
+}

@@ -38,27 +38,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # run_step WORKLOAD DATAGRAMS_PER_SECOND (0: flat out)
 # prints: lines_sent lines_received seconds datagrams_sent cpu_seconds
 run_step() {
   local workload=$1 rate=$2 port statsd_pid
-  port=$(free_port)
-  cat > "$work/bucky3.yaml" <<YAML
-instance: ingest$$
-flush_interval: 1
-randomize_startup: false
-modules:
-  statsd_server:
-    type: statsd_server
-    local_host: 127.0.0.1:$port
-  debug_output:
-    type: debug_output
-    format: json
-YAML
+  port=$(bench_free_port udp)
+  bench_statsd_debug_config "$work/bucky3.yaml" "ingest$$" "$port" 1
   bench_step "start bucky3 for workload $workload"
   taskset -c 1 "$bucky3" "$work/bucky3.yaml" > "$work/out.jsonl" 2> "$work/err.log" &
   agent_pid=$!

@@ -103,15 +103,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {  # free_port udp|tcp
-  "$py" -c '
-import socket, sys
-kind = socket.SOCK_DGRAM if sys.argv[1] == "udp" else socket.SOCK_STREAM
-s = socket.socket(socket.AF_INET, kind)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])' "$1"
-}
-
 # udp_socket PORT -> "sockets rx_queue_bytes drops" over every UDP socket bound to PORT
 udp_socket() {
   local hex sockets=0 queued=0 drops=0 q d
@@ -151,11 +142,11 @@ PY
 # start_peer PEER: a fresh server on core 1, polled until its port answers.
 start_peer() {
   local peer=$1 _
-  port=$(free_port udp)
+  port=$(bench_free_port udp)
   rm -rf "$work/peer" && mkdir -p "$work/peer"
   case "$peer" in
     netdata)
-      web_port=$(free_port tcp)
+      web_port=$(bench_free_port tcp)
       mkdir -p "$work/peer/cache" "$work/peer/lib" "$work/peer/log" "$work/peer/config/health.d" "$work/peer/no-plugins"
       sed -e "s|@WORK@|$work/peer|g" -e "s|@PORT@|$port|g" -e "s|@WEB_PORT@|$web_port|g" \
         "$peers_dir/netdata.conf.in" > "$work/peer/netdata.conf"
@@ -168,7 +159,7 @@ start_peer() {
       peer_pid=$!
       ;;
     etsy)
-      mgmt_port=$(free_port tcp)
+      mgmt_port=$(bench_free_port tcp)
       sed -e "s|@PORT@|$port|g" -e "s|@MGMT_PORT@|$mgmt_port|g" -e "s|@BACKEND@|$peers_dir/etsy-count-backend.js|g" \
         "$peers_dir/etsy-config.js.in" > "$work/peer/config.js"
       (cd "$peers_dir/node_modules/statsd" && exec taskset -c 1 node stats.js "$work/peer/config.js") > "$work/peer/out.log" 2>&1 &
